@@ -1,0 +1,74 @@
+"""Survey service for satisfaction indicators in budget performance tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect, url_for
+
+__version__ = "0.1.0"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """``templates/`` or ``migrations/``: top level in a checkout, bundled in a wheel."""
+    checkout = PACKAGE_DIR.parent / name
+    if checkout.is_dir():
+        return checkout
+    return PACKAGE_DIR / "_bundled" / name
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: configuration, database, extensions, blueprints."""
+    instance_path = os.environ.get("SURVEY_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=instance_path or None,
+        template_folder=str(resource_dir("templates")),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from survey_app.config import load_config
+
+    app.config.from_mapping(load_config(app.instance_path, test_config))
+
+    from survey_app import db
+    from survey_app.extensions import csrf, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from survey_app import errors
+    from survey_app.auth import bp as auth_bp
+    from survey_app.staff import bp as staff_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp)
+    errors.init_app(app)
+
+    @app.route("/")
+    def index():  # type: ignore[no-untyped-def]
+        """Start page: the project list."""
+        return redirect(url_for("staff.projects"))
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    from survey_app.filters import register_filters
+
+    register_filters(app)
+    return app

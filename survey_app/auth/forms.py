@@ -1,0 +1,9 @@
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=80)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码")])
+    submit = SubmitField("登录")

@@ -1,0 +1,51 @@
+"""Configuration: built-in defaults, then ``SURVEY_*`` environment variables.
+
+Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def _load_or_create_secret(instance: Path) -> str:
+    """Return the secret key kept in ``instance/secret_key``, creating it once."""
+    path = instance / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    key = secrets.token_hex(32)
+    instance.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping for :func:`survey_app.create_app`."""
+    instance = Path(instance_path)
+    env = os.environ
+    overrides = dict(overrides or {})
+    config: dict[str, Any] = {
+        "DATABASE_URL": env.get("SURVEY_DATABASE_URL")
+        or f"sqlite:///{(instance / 'survey.sqlite3').as_posix()}",
+        "REDIS_URL": env.get("SURVEY_REDIS_URL") or None,
+        "RATELIMIT_ENABLED": env.get("SURVEY_RATELIMIT_ENABLED", "true").lower() in TRUE_WORDS,
+        "DEMO_MODE": env.get("SURVEY_DEMO_MODE", "false").lower() in TRUE_WORDS,
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "UPLOAD_FOLDER": str(instance / "uploads"),
+    }
+    config.update(overrides)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = env.get("SURVEY_SECRET_KEY") or _load_or_create_secret(instance)
+    return config

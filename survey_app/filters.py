@@ -1,0 +1,43 @@
+"""Jinja filters for Chinese display of numbers, dates and labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+
+from survey_app.models import GROUP_LABELS, RespondentGroup, Role
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def wan(value: Decimal | float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.2f}"
+
+
+def local_time(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def group_label(value: Any) -> str:
+    if value is None:
+        return "—"
+    return GROUP_LABELS[RespondentGroup(value)]
+
+
+def role_label(value: Any) -> str:
+    return Role(value).label
+
+
+def register_filters(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        wan=wan, local_time=local_time, group_label=group_label, role_label=role_label
+    )

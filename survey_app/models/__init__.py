@@ -1,0 +1,24 @@
+"""All models, imported here so that ``Base.metadata`` is complete."""
+
+from survey_app.models.accounts import Role, User
+from survey_app.models.audit import AuditEvent
+from survey_app.models.budget import (
+    GROUP_LABELS,
+    Indicator,
+    Project,
+    RespondentGroup,
+    Unit,
+    Village,
+)
+
+__all__ = [
+    "GROUP_LABELS",
+    "AuditEvent",
+    "Indicator",
+    "Project",
+    "RespondentGroup",
+    "Role",
+    "Unit",
+    "User",
+    "Village",
+]

@@ -1,0 +1,70 @@
+"""Create and change user accounts."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey_app.models import Role, User
+from survey_app.services import audit_log
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,80}$")
+MIN_PASSWORD = 8
+
+
+class AccountError(ValueError):
+    """An account change that cannot be made; the message is for the user."""
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"密码至少需要 {MIN_PASSWORD} 个字符。")
+
+
+def create_user(session: Session, username: str, password: str, role: Role | str, *, actor: str) -> User:
+    """Create an account (flush only)."""
+    username = username.strip()
+    if not USERNAME_RE.match(username):
+        raise AccountError("用户名只能包含字母、数字、汉字、下划线、点和横线，长度 2–80。")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(f"未知角色“{role}”，可选：admin、staff、auditor。") from None
+    check_password_strength(password)
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise AccountError(f"用户名“{username}”已存在。")
+    user = User(username=username, role=role, active=True)
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    audit_log.record(session, actor=actor, action="create_user", obj=user, username=username, role=role.value)
+    return user
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    actor: str,
+    role: Role | str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Change role, active flag or password (flush only)."""
+    changes: dict[str, object] = {}
+    if role is not None and Role(role) != user.role:
+        user.role = Role(role)
+        changes["role"] = user.role.value
+    if active is not None and active != user.active:
+        user.active = active
+        changes["active"] = active
+    if password:
+        check_password_strength(password)
+        user.set_password(password)
+        changes["password"] = "changed"
+    if changes:
+        session.flush()
+        audit_log.record(session, actor=actor, action="update_user", obj=user, **changes)
+    return user

@@ -1,0 +1,7 @@
+"""Staff pages: projects and indicators, imports, villages, users."""
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__)
+
+from survey_app.staff import views  # noqa: E402,F401

@@ -1,0 +1,71 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from survey_app.models import GROUP_LABELS
+
+
+class UploadForm(FlaskForm):
+    file = FileField("目标表文件（.docx、.xlsx 或文本）", validators=[FileRequired("请选择要导入的文件")])
+    unit_code = StringField("单位编码（文件中没有时填写）", validators=[Optional(), Length(max=32)])
+    unit_name = StringField("单位名称（文件中没有时填写）", validators=[Optional(), Length(max=200)])
+    year = IntegerField("预算年度（文件中没有时填写）", validators=[Optional(), NumberRange(2000, 2100)])
+    submit = SubmitField("预览")
+
+
+class ConfirmImportForm(FlaskForm):
+    digest = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])
+    filename = HiddenField(validators=[DataRequired(), Length(max=300)])
+    unit_code = HiddenField(validators=[Optional(), Length(max=32)])
+    unit_name = HiddenField(validators=[Optional(), Length(max=200)])
+    year = HiddenField(validators=[Optional(), Regexp(r"^\d{4}$")])
+    submit = SubmitField("确认导入")
+
+
+class IndicatorForm(FlaskForm):
+    respondent_group = SelectField(
+        "调查对象", choices=[(g.value, label) for g, label in GROUP_LABELS.items()]
+    )
+    population = IntegerField("调查对象总数", validators=[Optional(), NumberRange(1, 10_000_000)])
+    population_unit = SelectField("单位", choices=[("人", "人"), ("村", "个村")])
+    submit = SubmitField("保存并确认")
+
+
+class VillageForm(FlaskForm):
+    name = StringField("村名", validators=[DataRequired("请填写村名"), Length(max=100)])
+    code = StringField("编码（可不填）", validators=[Optional(), Length(max=32)])
+    population = IntegerField("村民人数", validators=[Optional(), NumberRange(0, 10_000_000)])
+    cadres = IntegerField("村干部人数", validators=[Optional(), NumberRange(0, 10_000)])
+    submit = SubmitField("保存")
+
+
+class VillageImportForm(FlaskForm):
+    text = TextAreaField(
+        "村庄列表（每行：村名,村民人数,村干部人数）",
+        validators=[DataRequired("请粘贴村庄列表"), Length(max=200_000)],
+    )
+    submit = SubmitField("导入")
+
+
+class UserForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=80)])
+    role = SelectField("角色", choices=[("staff", "工作人员"), ("auditor", "审计人员"), ("admin", "管理员")])
+    password = PasswordField("初始密码（至少 8 位）", validators=[DataRequired("请填写密码")])
+    submit = SubmitField("创建账号")
+
+
+class UserEditForm(FlaskForm):
+    role = SelectField("角色", choices=[("staff", "工作人员"), ("auditor", "审计人员"), ("admin", "管理员")])
+    active = BooleanField("启用")
+    password = PasswordField("新密码（不改可留空）", validators=[Optional()])
+    submit = SubmitField("保存")

@@ -1,0 +1,352 @@
+"""Staff views: thin wrappers that load, validate, call a service and commit."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path, PurePath
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
+from survey_app.db import get_session
+from survey_app.models import AuditEvent, Indicator, Project, RespondentGroup, Role, Unit, User, Village
+from survey_app.services import audit_log
+from survey_app.services.accounts import AccountError, create_user, update_user
+from survey_app.services.importing import import_file
+from survey_app.services.tables import TableReadError
+from survey_app.services.villages import VillageError, import_villages, save_village
+from survey_app.staff import bp
+from survey_app.staff.forms import (
+    ConfirmImportForm,
+    IndicatorForm,
+    UploadForm,
+    UserEditForm,
+    UserForm,
+    VillageForm,
+    VillageImportForm,
+)
+
+
+def _get_or_404(model, ident: int):  # type: ignore[no-untyped-def]
+    obj = get_session().get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+# -- projects and indicators -------------------------------------------------
+
+
+@bp.route("/projects")
+@role_required(*ALL_ROLES)
+def projects():  # type: ignore[no-untyped-def]
+    """List every project with its budget and satisfaction indicators."""
+    session = get_session()
+    rows = session.scalars(
+        select(Project)
+        .options(selectinload(Project.indicators), selectinload(Project.unit))
+        .order_by(Project.year.desc(), Project.unit_id, Project.code)
+    ).all()
+    return render_template("staff/projects.html", projects=rows)
+
+
+@bp.route("/projects/<int:project_id>")
+@role_required(*ALL_ROLES)
+def project(project_id: int):  # type: ignore[no-untyped-def]
+    """One project's target table, laid out by level, satisfaction rows marked."""
+    item = _get_or_404(Project, project_id)
+    forms = {i.id: _indicator_form(i) for i in item.indicators if i.is_satisfaction}
+    return render_template("staff/project.html", project=item, forms=forms)
+
+
+def _indicator_form(indicator: Indicator) -> IndicatorForm:
+    form = IndicatorForm(prefix=f"i{indicator.id}")
+    if not form.is_submitted():
+        form.respondent_group.data = indicator.respondent_group.value if indicator.respondent_group else "other"
+        form.population.data = indicator.population
+        form.population_unit.data = indicator.population_unit or "人"
+    return form
+
+
+@bp.route("/indicators/<int:indicator_id>", methods=["POST"])
+@role_required(*EDITORS)
+def update_indicator(indicator_id: int):  # type: ignore[no-untyped-def]
+    """Confirm or correct a satisfaction indicator's respondent group and population."""
+    session = get_session()
+    indicator = _get_or_404(Indicator, indicator_id)
+    if not indicator.is_satisfaction:
+        abort(400)
+    form = IndicatorForm(prefix=f"i{indicator.id}")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(f"“{indicator.name}”：{error}", "error")
+        return redirect(url_for("staff.project", project_id=indicator.project_id))
+    before = {
+        "respondent_group": indicator.respondent_group.value if indicator.respondent_group else None,
+        "population": indicator.population,
+        "population_unit": indicator.population_unit,
+    }
+    indicator.respondent_group = RespondentGroup(form.respondent_group.data)
+    indicator.group_confirmed = True
+    indicator.group_conflict = ""
+    if form.population.data != indicator.population or form.population_unit.data != indicator.population_unit:
+        indicator.population = form.population.data
+        indicator.population_unit = form.population_unit.data if form.population.data else None
+        indicator.population_source = "staff"
+    session.flush()
+    audit_log.record(
+        session,
+        actor=current_user.username,
+        user_id=current_user.id,
+        action="update_indicator",
+        obj=indicator,
+        before=before,
+        after={
+            "respondent_group": indicator.respondent_group.value,
+            "population": indicator.population,
+            "population_unit": indicator.population_unit,
+        },
+    )
+    session.commit()
+    flash(f"已保存“{indicator.name}”的调查对象和总数。", "success")
+    return redirect(url_for("staff.project", project_id=indicator.project_id))
+
+
+# -- import ------------------------------------------------------------------
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_FOLDER"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def import_table():  # type: ignore[no-untyped-def]
+    """Upload a target table and preview what importing it would change."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        filename = PurePath(upload.filename or "upload").name
+        data = upload.read()
+        digest = hashlib.sha256(data).hexdigest()
+        session = get_session()
+        try:
+            plan = import_file(
+                session,
+                data,
+                filename,
+                actor=current_user.username,
+                unit_code=form.unit_code.data or None,
+                unit_name=form.unit_name.data or None,
+                year=form.year.data,
+                dry_run=True,
+            )
+        except TableReadError as exc:
+            session.rollback()
+            return render_template("staff/import.html", form=form, error=str(exc)), 422
+        (_upload_dir() / digest).write_bytes(data)
+        confirm = ConfirmImportForm(
+            formdata=None,
+            digest=digest,
+            filename=filename,
+            unit_code=form.unit_code.data or "",
+            unit_name=form.unit_name.data or "",
+            year=str(form.year.data or ""),
+        )
+        return render_template("staff/import_preview.html", plan=plan, confirm=confirm)
+    return render_template("staff/import.html", form=form, error=None)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@role_required(*EDITORS)
+def confirm_import():  # type: ignore[no-untyped-def]
+    """Import the previewed file (read again from the upload store)."""
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    path = _upload_dir() / form.digest.data
+    if not path.exists():
+        flash("预览的文件已失效，请重新上传。", "error")
+        return redirect(url_for("staff.import_table"))
+    session = get_session()
+    try:
+        plan = import_file(
+            session,
+            path.read_bytes(),
+            form.filename.data,
+            actor=current_user.username,
+            user_id=current_user.id,
+            unit_code=form.unit_code.data or None,
+            unit_name=form.unit_name.data or None,
+            year=int(form.year.data) if form.year.data else None,
+        )
+        session.commit()
+    except TableReadError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("staff.import_table"))
+    path.unlink(missing_ok=True)
+    flash(f"{form.filename.data}：{plan.summary()}", "success")
+    return redirect(url_for("staff.projects"))
+
+
+# -- villages ------------------------------------------------------------------
+
+
+def _unit_from_request() -> Unit | None:
+    session = get_session()
+    unit_id = request.args.get("unit", type=int)
+    if unit_id is not None:
+        return _get_or_404(Unit, unit_id)
+    return session.scalar(select(Unit).order_by(Unit.code).limit(1))
+
+
+@bp.route("/villages")
+@role_required(*ALL_ROLES)
+def villages():  # type: ignore[no-untyped-def]
+    """The villages of a unit with their populations."""
+    session = get_session()
+    unit = _unit_from_request()
+    units = session.scalars(select(Unit).order_by(Unit.code)).all()
+    return render_template("staff/villages.html", unit=unit, units=units, form=VillageImportForm())
+
+
+@bp.route("/units/<int:unit_id>/villages/new", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def new_village(unit_id: int):  # type: ignore[no-untyped-def]
+    """Add one village."""
+    unit = _get_or_404(Unit, unit_id)
+    return _village_form(unit, None)
+
+
+@bp.route("/villages/<int:village_id>/edit", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit_village(village_id: int):  # type: ignore[no-untyped-def]
+    """Change a village's name, code or populations."""
+    village = _get_or_404(Village, village_id)
+    return _village_form(village.unit, village)
+
+
+def _village_form(unit: Unit, village: Village | None):  # type: ignore[no-untyped-def]
+    form = VillageForm(obj=village)
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            save_village(
+                session,
+                unit,
+                actor=current_user.username,
+                name=form.name.data,
+                code=form.code.data or None,
+                population=form.population.data,
+                cadres=form.cadres.data,
+                village=village,
+            )
+            session.commit()
+        except VillageError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"已保存“{form.name.data}”。", "success")
+            return redirect(url_for("staff.villages", unit=unit.id))
+    return render_template("staff/village_form.html", form=form, unit=unit, village=village)
+
+
+@bp.route("/units/<int:unit_id>/villages/import", methods=["POST"])
+@role_required(*EDITORS)
+def import_village_list(unit_id: int):  # type: ignore[no-untyped-def]
+    """Add or update villages from a pasted list (all or nothing)."""
+    unit = _get_or_404(Unit, unit_id)
+    form = VillageImportForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            created, updated = import_villages(session, unit, form.text.data, actor=current_user.username)
+            session.commit()
+        except VillageError as exc:
+            session.rollback()
+            flash(f"村庄列表未导入：{exc}", "error")
+        else:
+            flash(f"已新增 {created} 个村，更新 {updated} 个村。", "success")
+    else:
+        flash("请粘贴村庄列表。", "error")
+    return redirect(url_for("staff.villages", unit=unit.id))
+
+
+# -- users (admins only) -----------------------------------------------------------
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def users():  # type: ignore[no-untyped-def]
+    """List accounts and create new ones."""
+    session = get_session()
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            create_user(session, form.username.data, form.password.data, form.role.data, actor=current_user.username)
+            session.commit()
+        except AccountError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"已创建账号“{form.username.data}”。", "success")
+            return redirect(url_for("staff.users"))
+    accounts = session.scalars(select(User).order_by(User.username)).all()
+    edit_forms = {}
+    for account in accounts:
+        edit = UserEditForm(prefix=f"u{account.id}", formdata=None)
+        edit.role.data = account.role.value
+        edit.active.data = account.active
+        edit_forms[account.id] = edit
+    return render_template("staff/users.html", users=accounts, form=form, edit_forms=edit_forms)
+
+
+@bp.route("/users/<int:user_id>", methods=["POST"])
+@role_required(Role.ADMIN)
+def edit_user(user_id: int):  # type: ignore[no-untyped-def]
+    """Change an account's role, active flag or password."""
+    session = get_session()
+    account = _get_or_404(User, user_id)
+    form = UserEditForm(prefix=f"u{account.id}")
+    if not form.validate_on_submit():
+        abort(400)
+    if account.id == current_user.id and (form.role.data != "admin" or not form.active.data):
+        flash("不能停用自己的账号或取消自己的管理员角色。", "error")
+        return redirect(url_for("staff.users"))
+    try:
+        update_user(
+            session,
+            account,
+            actor=current_user.username,
+            role=form.role.data,
+            active=form.active.data,
+            password=form.password.data or None,
+        )
+        session.commit()
+    except AccountError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(f"已保存账号“{account.username}”。", "success")
+    return redirect(url_for("staff.users"))
+
+
+@bp.route("/audit-log")
+@role_required(Role.ADMIN, Role.AUDITOR)
+def audit_events():  # type: ignore[no-untyped-def]
+    """The staff audit log, newest first."""
+    session = get_session()
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = 100
+    total = session.scalar(select(func.count(AuditEvent.id))) or 0
+    events = session.scalars(
+        select(AuditEvent).order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return render_template("staff/audit_log.html", events=events, page=page, total=total, per_page=per_page)

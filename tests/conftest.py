@@ -1,0 +1,176 @@
+"""Fixtures: an app per test on SQLite (always) and PostgreSQL (when TEST_DATABASE_URL is set).
+
+Each backend database is migrated once per session with Alembic; each test runs
+inside an outer transaction that is rolled back (services' commits become
+SAVEPOINT releases), so tests are isolated and leave nothing behind. On
+PostgreSQL the whole run lives in a schema of its own, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SEED = FIXTURES / "seed_000_d78a732831ec7d8e.txt"
+
+# keep every app the tests build away from the developer's instance/ folder
+_INSTANCE = tempfile.mkdtemp(prefix="survey-test-instance-")
+os.environ["SURVEY_INSTANCE_PATH"] = _INSTANCE
+os.environ.pop("SURVEY_DATABASE_URL", None)
+
+
+def _backends() -> list[str]:
+    backends = ["sqlite"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        backends.append("postgresql")
+    return backends
+
+
+def pg_url_with_schema(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@pytest.fixture(scope="session", params=_backends())
+def database_url(request, tmp_path_factory, pg_base_url) -> Iterator[str]:
+    """A migrated database for the whole session, one per backend."""
+    from survey_app import create_app
+    from survey_app.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        schema = None
+    else:
+        schema = f"survey_test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(pg_base_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = pg_url_with_schema(pg_base_url, schema)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
+    upgrade(app)
+    app.extensions["survey_db"].engine.dispose()
+    yield url
+    if schema is not None:
+        admin = create_engine(pg_base_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """An app whose sessions all live inside one rolled-back transaction."""
+    from survey_app import create_app
+    from survey_app.db import get_db
+
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "test-secret",
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        }
+    )
+    database = get_db(app)
+    connection = database.engine.connect()
+    outer = connection.begin()
+    database.sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield app
+    outer.rollback()
+    connection.close()
+    database.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    from survey_app.db import get_db
+
+    s = get_db(app).session()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def cli(runner):
+    """Invoke ``survey-app`` commands against the test app."""
+    from survey_app.cli import main
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def seed_bytes() -> bytes:
+    return SEED.read_bytes()
+
+
+@pytest.fixture
+def seeded(app, session, seed_bytes):
+    """The seed table imported (year 2024)."""
+    from survey_app.services.importing import import_file
+
+    import_file(session, seed_bytes, SEED.name, actor="test", year=2024)
+    session.commit()
+    return session
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def users(app, session):
+    """One account per role, username = role name."""
+    from survey_app.models import Role
+    from survey_app.services.accounts import create_user
+
+    made = {role.value: create_user(session, role.value, PASSWORD, role, actor="test") for role in Role}
+    session.commit()
+    return made
+
+
+class Auth:
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def login(self, username: str, password: str = PASSWORD):
+        return self.client.post("/auth/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client, users) -> Auth:
+    return Auth(client)
