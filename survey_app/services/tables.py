@@ -54,6 +54,8 @@ class Row:
     cells: list[Cell]
     location: str
     paragraph: bool = False
+    #: True for .docx/.xlsx rows, whose cells sit in fixed grid columns
+    grid: bool = False
 
     @property
     def texts(self) -> list[str]:
@@ -232,7 +234,7 @@ def _docx_table_rows(table, table_no: int) -> Iterator[Row]:
                 current[grid + i] = text
             grid += span
         previous = current
-        yield Row(cells, f"第 {table_no} 个表格第 {r} 行")
+        yield Row(cells, f"第 {table_no} 个表格第 {r} 行", grid=True)
 
 
 def _tc_paragraphs(tc, table):
@@ -268,9 +270,9 @@ def _read_xlsx(data: bytes, source: str) -> Iterator[Row]:
             while cells and not cells[-1].text.strip():
                 cells.pop()
             if cells:
-                rows.append(Row(cells, f"工作表“{sheet.title}”第 {number} 行"))
+                rows.append(Row(cells, f"工作表“{sheet.title}”第 {number} 行", grid=True))
             else:
-                rows.append(Row([], f"工作表“{sheet.title}”第 {number} 行"))
+                rows.append(Row([], f"工作表“{sheet.title}”第 {number} 行", grid=True))
     return iter(rows)
 
 
@@ -383,7 +385,9 @@ def _number(text: str, *, what: str, cell: Cell, source: str, yuan: bool = False
         ) from None
     if value < 0:
         raise TableReadError(f"{what}“{text}”不能为负数", source=source, location=cell.location)
-    return (value / 10000).quantize(Decimal("0.01")) if yuan else value
+    if yuan:
+        value = value / 10000
+    return value.quantize(Decimal("0.01"))
 
 
 # --------------------------------------------------------------------------
@@ -513,9 +517,9 @@ class _Builder:
                 if row.paragraph or "年度" in text:
                     self.years.add(int(match.group(1)))
         if row.paragraph:
-            if self.columns is not None and not self._unit_line(nonempty, row):
-                self.columns = None
-            self._unit_line(nonempty, row)
+            self.columns = None
+            if not self._unit_line(nonempty, row) and self._keys_in(texts):
+                self.project_row(row, texts)
             return 1
         if self.columns is not None and self._keys_in(texts) == set():
             header = _header_map(texts)
@@ -674,6 +678,9 @@ class _Builder:
         # drop stray trailing cells that hold nothing
         while len(cells) > self.width and not clean(cells[-1].text):
             cells.pop()
+        if row.grid:
+            # fixed grid: missing cells are empty trailing cells
+            cells += [Cell("", row.location) for _ in range(self.width - len(cells))]
         if len(cells) < self.width and index + 1 < len(self.rows):
             nxt = self.rows[index + 1]
             if not nxt.paragraph and len(cells) + len(nxt.cells) == self.width:
