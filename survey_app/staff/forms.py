@@ -10,9 +10,12 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from survey_app.models import GROUP_LABELS
+
+ROLE_CHOICES = [SelectChoice("staff", "工作人员"), SelectChoice("auditor", "审计人员"), SelectChoice("admin", "管理员")]
 
 
 class UploadForm(FlaskForm):
@@ -34,10 +37,10 @@ class ConfirmImportForm(FlaskForm):
 
 class IndicatorForm(FlaskForm):
     respondent_group = SelectField(
-        "调查对象", choices=[(g.value, label) for g, label in GROUP_LABELS.items()]
+        "调查对象", choices=[SelectChoice(g.value, label) for g, label in GROUP_LABELS.items()]
     )
     population = IntegerField("调查对象总数", validators=[Optional(), NumberRange(1, 10_000_000)])
-    population_unit = SelectField("单位", choices=[("人", "人"), ("村", "个村")])
+    population_unit = SelectField("单位", choices=[SelectChoice("人", "人"), SelectChoice("村", "个村")])
     submit = SubmitField("保存并确认")
 
 
@@ -59,13 +62,13 @@ class VillageImportForm(FlaskForm):
 
 class UserForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=80)])
-    role = SelectField("角色", choices=[("staff", "工作人员"), ("auditor", "审计人员"), ("admin", "管理员")])
+    role = SelectField("角色", choices=ROLE_CHOICES)
     password = PasswordField("初始密码（至少 8 位）", validators=[DataRequired("请填写密码")])
     submit = SubmitField("创建账号")
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField("角色", choices=[("staff", "工作人员"), ("auditor", "审计人员"), ("admin", "管理员")])
+    role = SelectField("角色", choices=ROLE_CHOICES)
     active = BooleanField("启用")
     password = PasswordField("新密码（不改可留空）", validators=[Optional()])
     submit = SubmitField("保存")

@@ -1,0 +1,76 @@
+"""Every route against every role, generated from the URL map so no route is forgotten."""
+
+import pytest
+from sqlalchemy import select
+
+from survey_app.models import Indicator, Project, Unit, User, Village
+
+PUBLIC = {"static", "auth.login", "index"}
+SAMPLE_METHOD_DATA = {"POST": {}}
+
+
+def _sample_args(session) -> dict[str, int]:
+    return {
+        "project_id": session.scalar(select(Project.id)),
+        "indicator_id": session.scalar(select(Indicator.id).where(Indicator.is_satisfaction)),
+        "unit_id": session.scalar(select(Unit.id)),
+        "village_id": session.scalar(select(Village.id)),
+        "user_id": session.scalar(select(User.id).where(User.username == "staff")),
+    }
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+@pytest.fixture
+def world(seeded, users):
+    from survey_app.services.demo import ensure_demo_villages
+
+    unit = seeded.scalar(select(Unit))
+    ensure_demo_villages(seeded, unit)
+    seeded.commit()
+    return seeded
+
+
+@pytest.mark.parametrize("role", [None, "admin", "staff", "auditor"])
+def test_every_route_enforces_roles(app, client, auth, world, role):
+    args = _sample_args(world)
+    if role:
+        assert auth.login(role).status_code == 302
+    checked = 0
+    for rule, method in _routes(app):
+        view = app.view_functions[rule.endpoint]
+        values = {}
+        for name in rule.arguments:
+            assert name in args, f"add a sample value for <{name}> used by {rule.rule}"
+            values[name] = args[name]
+        url = rule.build(values, append_unknown=False)[1]
+        response = client.open(url, method=method, data={})
+        if rule.endpoint == "auth.logout":
+            assert response.status_code == 302
+            if role:
+                auth.login(role)
+            continue
+        allowed = getattr(view, "allowed_roles", None)
+        assert allowed is not None, f"{rule.endpoint} has no role_required decorator"
+        if role is None:
+            assert response.status_code == 302 and "/auth/login" in response.location, rule.rule
+        elif role in allowed:
+            assert response.status_code not in (401, 403), (rule.rule, method, role)
+        else:
+            assert response.status_code == 403, (rule.rule, method, role, response.status_code)
+        checked += 1
+    assert checked >= 12
+
+
+def test_auditor_cannot_change_anything(app):
+    """Every state-changing route excludes the auditor role."""
+    for rule, method in _routes(app):
+        if method == "POST" and rule.endpoint != "auth.logout":
+            allowed = app.view_functions[rule.endpoint].allowed_roles
+            assert "auditor" not in [r.value for r in allowed], rule.rule
