@@ -3,9 +3,48 @@
 A pure library (standard library, numpy and scipy only): target parsing,
 proportion intervals, finite-population and stratified estimators, verdicts,
 sample-size planning and self-evaluation scoring. ``survey_app`` depends on
-it; it never imports ``survey_app`` or Flask.
+it; it never imports ``survey_app`` or Flask. ``python -m analysis --help``
+offers the same functions on the command line.
 """
 
+from analysis.proportions import METHODS, POPULATION_METHODS, Interval, proportion_interval
+from analysis.scoring import (
+    DEFAULT_SCORES,
+    FIVE_POINT,
+    QUALITATIVE_BANDS,
+    SatisfactionRate,
+    Score,
+    satisfaction_rate,
+    score_indicator,
+)
+from analysis.stratified import STRATIFIED_METHODS, IntervalUndefined, StratifiedInterval, stratified_interval
 from analysis.targets import Target, TargetParseError, parse_target
+from analysis.verdict import Verdict, min_n_all_satisfied, sample_size, target_fraction, verdict
 
-__all__ = ["Target", "TargetParseError", "parse_target"]
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_SCORES",
+    "FIVE_POINT",
+    "METHODS",
+    "POPULATION_METHODS",
+    "QUALITATIVE_BANDS",
+    "STRATIFIED_METHODS",
+    "Interval",
+    "IntervalUndefined",
+    "SatisfactionRate",
+    "Score",
+    "StratifiedInterval",
+    "Target",
+    "TargetParseError",
+    "Verdict",
+    "min_n_all_satisfied",
+    "parse_target",
+    "proportion_interval",
+    "sample_size",
+    "satisfaction_rate",
+    "score_indicator",
+    "stratified_interval",
+    "target_fraction",
+    "verdict",
+]
