@@ -208,13 +208,12 @@ def parse_target(text: str | Sequence[str] | None, *parts: str) -> Target:
     if _PLACEHOLDER_RE.search(norm):
         raise TargetParseError(f"指标值“{raw}”含未填写的模板占位符 (template placeholder)")
 
-    quantity = _parse_quantity(norm, raw)
-    if quantity is not None:
-        return quantity
-
     for pattern in _TIME_RES:
         if pattern.search(norm):
             return Target(None, None, None, "time", raw)
+    quantity = _parse_quantity(norm, raw)
+    if quantity is not None:
+        return quantity
     if any(word in norm for word in _TIME_WORDS):
         return Target(None, None, None, "time", raw)
     if re.search(r"\d", norm):
