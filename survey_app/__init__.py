@@ -37,18 +37,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, test_config))
 
     from survey_app import db
-    from survey_app.extensions import csrf, login_manager
+    from survey_app.extensions import csrf, limiter, login_manager
 
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from survey_app import errors
     from survey_app.auth import bp as auth_bp
+    from survey_app.respond import bp as respond_bp
     from survey_app.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(respond_bp)
     errors.init_app(app)
 
     @app.route("/")

@@ -228,6 +228,44 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
     click.echo(f"已创建账号 {username}（{Role(role).label}）。")
 
 
+# -- distribution ----------------------------------------------------------------------
+
+
+@main.command("links")
+@click.option("--questionnaire", "questionnaire_id", type=int, required=True, help="Questionnaire id.")
+@click.option("--village", help="Only this village (name or code).")
+@click.option("--base-url", help="Base of the printed links (default: SURVEY_PUBLIC_URL or http://127.0.0.1:5000).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def links_command(questionnaire_id: int, village: str | None, base_url: str | None, as_json: bool) -> None:
+    """List the poster and card links of a questionnaire."""
+    from survey_app.models import Questionnaire, Village
+    from survey_app.services.distribution import links_listing
+
+    session = get_db().session()
+    questionnaire = session.get(Questionnaire, questionnaire_id)
+    if questionnaire is None:
+        _fail(f"没有编号为 {questionnaire_id} 的问卷。")
+        return
+    chosen = None
+    if village:
+        unit_id = questionnaire.indicator.project.unit_id
+        chosen = session.scalar(select(Village).where(Village.unit_id == unit_id)
+                                .where((Village.name == village) | (Village.code == village)))
+        if chosen is None:
+            _fail(f"没有找到村“{village}”。")
+            return
+    base = base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    rows = links_listing(questionnaire, base, chosen)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            label = f"卡片 {row['card_no']}" if row["kind"] == "card" else "海报"
+            click.echo(f"{row['village'] or '全镇'}\t{label}\t{row['url']}")
+    session.close()
+
+
 # -- demo ------------------------------------------------------------------------
 
 
@@ -243,6 +281,9 @@ def demo_command() -> None:
         unit = session.scalar(select(Unit).where(Unit.code == plan.table.unit_code))
         assert unit is not None
         villages = ensure_demo_villages(session, unit)
+        from survey_app.services.demo import publish_demo_questionnaires
+
+        published = publish_demo_questionnaires(session, unit)
         password = secrets.token_urlsafe(9)
         user = session.scalar(select(User).where(User.username == DEMO_USER))
         if user is None:
@@ -254,7 +295,11 @@ def demo_command() -> None:
         session.rollback()
         _fail(str(exc))
         return
-    click.echo(f"演示数据：{plan.summary()} 村庄 {villages} 个。")
+    click.echo(f"演示数据：{plan.summary()} 村庄 {villages} 个。问卷 {len(published)} 份已发布：")
+    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    for questionnaire, poster in published:
+        click.echo(f"  #{questionnaire.id} {questionnaire.indicator.project.name}·{questionnaire.indicator.name}："
+                   f"{base}/R/{poster.token}")
     click.echo("=" * 60)
     click.echo("演示账号（仅用于演示，每次运行都会换新密码）：")
     click.echo(f"  用户名：{DEMO_USER}")

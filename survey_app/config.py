@@ -44,8 +44,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "UPLOAD_FOLDER": str(instance / "uploads"),
+        #: base of the links printed in QR codes (default: the address the staff page was opened at)
+        "PUBLIC_URL": env.get("SURVEY_PUBLIC_URL") or None,
+        # respondent rate limits (docs: README "Abuse limits"); a whole village behind one
+        # network must still be able to answer, so the per-network limit is generous
+        "RESPOND_LIMIT_DEVICE": env.get("SURVEY_RESPOND_LIMIT_DEVICE", "10 per minute;60 per hour"),
+        "RESPOND_LIMIT_NETWORK": env.get("SURVEY_RESPOND_LIMIT_NETWORK", "120 per minute;3000 per hour"),
+        "RESPOND_LIMIT_LINK": env.get("SURVEY_RESPOND_LIMIT_LINK", "300 per 10 minutes"),
     }
     config.update(overrides)
+    config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = env.get("SURVEY_SECRET_KEY") or _load_or_create_secret(instance)
     return config

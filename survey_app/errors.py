@@ -11,6 +11,7 @@ MESSAGES = {
     404: ("页面不存在", "您要找的页面不存在，可能链接有误或内容已被删除。"),
     405: ("请求方式不正确", "该页面不接受这种请求方式。"),
     413: ("文件太大", "上传的文件超过 20 MB，请检查文件后重试。"),
+    429: ("操作太频繁", "提交太频繁，请休息一两分钟后再试。按返回键可回到刚才的页面，答案通常仍在。"),
     500: ("服务器出错", "服务器处理请求时出错，您的操作没有保存。请稍后重试，或联系管理员。"),
 }
 
@@ -25,7 +26,7 @@ def init_app(app: Flask) -> None:
     def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
         return _render(400, "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重新提交。")
 
-    for code in (400, 403, 404, 405, 413):
+    for code in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(code, lambda e, code=code: _render(code))
 
     @app.errorhandler(500)

@@ -87,6 +87,8 @@ def app(database_url, tmp_path):
             "WTF_CSRF_ENABLED": False,
             "SECRET_KEY": "test-secret",
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "RATELIMIT_ENABLED": False,
+            "PUBLIC_URL": "http://survey.test",
         }
     )
     database = get_db(app)
@@ -174,3 +176,16 @@ class Auth:
 @pytest.fixture
 def auth(client, users) -> Auth:
     return Auth(client)
+
+
+@pytest.fixture
+def published(seeded):
+    """The seed's four questionnaires generated and published, with demo villages, posters and cards."""
+    from survey_app.models import Unit
+    from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires
+
+    unit = seeded.scalar(__import__("sqlalchemy").select(Unit))
+    ensure_demo_villages(seeded, unit)
+    result = publish_demo_questionnaires(seeded, unit)
+    seeded.commit()
+    return {q.indicator.project.name: q for q, _ in result}

@@ -3,9 +3,10 @@
 import pytest
 from sqlalchemy import select
 
-from survey_app.models import Indicator, Project, Unit, User, Village
+from survey_app.models import Indicator, Link, Project, Questionnaire, Unit, User, Village
 
-PUBLIC = {"static", "auth.login", "index"}
+#: respondent pages need no login (tested in test_collection.py)
+PUBLIC = {"static", "auth.login", "index", "respond.open_link", "respond.submit_link"}
 SAMPLE_METHOD_DATA = {"POST": {}}
 
 
@@ -16,6 +17,8 @@ def _sample_args(session) -> dict[str, int]:
         "unit_id": session.scalar(select(Unit.id)),
         "village_id": session.scalar(select(Village.id)),
         "user_id": session.scalar(select(User.id).where(User.username == "staff")),
+        "questionnaire_id": session.scalar(select(Questionnaire.id)),
+        "link_id": session.scalar(select(Link.id).where(Link.card_no == 9)),
     }
 
 
@@ -28,12 +31,7 @@ def _routes(app):
 
 
 @pytest.fixture
-def world(seeded, users):
-    from survey_app.services.demo import ensure_demo_villages
-
-    unit = seeded.scalar(select(Unit))
-    ensure_demo_villages(seeded, unit)
-    seeded.commit()
+def world(published, seeded, users):
     return seeded
 
 
@@ -65,7 +63,7 @@ def test_every_route_enforces_roles(app, client, auth, world, role):
         else:
             assert response.status_code == 403, (rule.rule, method, role, response.status_code)
         checked += 1
-    assert checked >= 12
+    assert checked >= 30
 
 
 def test_auditor_cannot_change_anything(app):

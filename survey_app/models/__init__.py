@@ -11,7 +11,26 @@ from survey_app.models.budget import (
     Village,
 )
 
+from survey_app.models.survey import (
+    Channel,
+    Link,
+    LinkKind,
+    PaperEntry,
+    Questionnaire,
+    QuestionnaireStatus,
+    QuestionnaireVersion,
+    Response,
+)
+
 __all__ = [
+    "Channel",
+    "Link",
+    "LinkKind",
+    "PaperEntry",
+    "Questionnaire",
+    "QuestionnaireStatus",
+    "QuestionnaireVersion",
+    "Response",
     "GROUP_LABELS",
     "AuditEvent",
     "Indicator",

@@ -72,3 +72,39 @@ class UserEditForm(FlaskForm):
     active = BooleanField("启用")
     password = PasswordField("新密码（不改可留空）", validators=[Optional()])
     submit = SubmitField("保存")
+
+
+class SimpleForm(FlaskForm):
+    """A form with only the CSRF token, for one-button actions."""
+
+
+class QuestionnaireForm(FlaskForm):
+    title = StringField("问卷标题", validators=[DataRequired("请填写标题"), Length(max=200)])
+    intro = TextAreaField("开头说明（告诉答卷人项目做了什么）", validators=[DataRequired("请填写说明"), Length(max=2000)])
+    satisfaction_text = StringField("满意度主问题", validators=[DataRequired("请填写主问题"), Length(max=300)])
+    aspects = TextAreaField("分项问题（每行一个，按顺序显示；删去一行即删除该题）", validators=[Length(max=3000)])
+    rate_method = SelectField("满意度计算方法", choices=[
+        SelectChoice("top2", "满意率：（非常满意+满意）/ 有效答卷，“不了解”不计入"),
+        SelectChoice("weighted", "加权得分：100/80/60/40/20 分的平均，“不了解”不计入"),
+    ])
+    double_entry = BooleanField("纸质问卷双人录入（两人分别录入，一致后才计入）")
+    submit = SubmitField("保存草稿")
+
+
+class CardsForm(FlaskForm):
+    village = SelectField("村")
+    count = IntegerField("张数（留空则按建议张数）", validators=[Optional(), NumberRange(1, 2000)])
+    expected = IntegerField("预计满意率（%）", default=98, validators=[Optional(), NumberRange(1, 100)])
+    response_rate = IntegerField("预计回收率（%）", default=70, validators=[Optional(), NumberRange(1, 100)])
+    submit = SubmitField("发放卡片")
+
+    def __init__(self, *args, village_choices=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.village.choices = [SelectChoice("all", "全部村（按建议张数）")] + [
+            SelectChoice(str(v.id), v.name) for v in village_choices]
+
+
+class PaperForm(FlaskForm):
+    channel = SelectField("来源", choices=[SelectChoice("paper", "纸质问卷"), SelectChoice("interview", "访谈录入")])
+    form_no = StringField("问卷编号（纸上有编号时填写）", validators=[Optional(), Length(max=32)])
+    card_no = IntegerField("卡片编号（问卷是用卡片回收时填写）", validators=[Optional(), NumberRange(1, 100000)])

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
 from survey_app.db import get_session
-from survey_app.models import AuditEvent, Indicator, Project, RespondentGroup, Role, Unit, User, Village
+from survey_app.models import AuditEvent, Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
 from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.importing import import_file
@@ -59,7 +59,10 @@ def project(project_id: int):  # type: ignore[no-untyped-def]
     """One project's target table, laid out by level, satisfaction rows marked."""
     item = _get_or_404(Project, project_id)
     forms = {i.id: _indicator_form(i) for i in item.indicators if i.is_satisfaction}
-    return render_template("staff/project.html", project=item, forms=forms)
+    questionnaire_ids = set(get_session().scalars(
+        select(Questionnaire.indicator_id).where(Questionnaire.indicator_id.in_(list(forms)))
+    ))
+    return render_template("staff/project.html", project=item, forms=forms, questionnaire_ids=questionnaire_ids)
 
 
 def _indicator_form(indicator: Indicator) -> IndicatorForm:

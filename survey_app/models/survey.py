@@ -1,0 +1,188 @@
+"""Questionnaires, their published versions, QR links and responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey_app.db import Base, utcnow
+from survey_app.models.budget import Indicator, Village
+
+
+def _enum(cls: type[enum.Enum], length: int) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class QuestionnaireStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+class LinkKind(enum.StrEnum):
+    POSTER = "poster"
+    CARD = "card"
+
+
+class Channel(enum.StrEnum):
+    POSTER = "poster"
+    CARD = "card"
+    PAPER = "paper"
+    INTERVIEW = "interview"
+
+    @property
+    def label(self) -> str:
+        return {"poster": "海报二维码", "card": "一次性卡片", "paper": "纸质问卷", "interview": "访谈录入"}[self.value]
+
+
+class Questionnaire(Base):
+    """The questionnaire for one satisfaction indicator; its draft is editable, versions are not."""
+
+    __tablename__ = "questionnaires"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="RESTRICT"), unique=True)
+    status: Mapped[QuestionnaireStatus] = mapped_column(_enum(QuestionnaireStatus, 12), default=QuestionnaireStatus.DRAFT)
+    #: the editable draft: {"title", "intro", "questions": [...], "rate_method"}
+    draft: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: two staff must key in each paper form before it counts
+    double_entry: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    indicator: Mapped[Indicator] = relationship()
+    versions: Mapped[list[QuestionnaireVersion]] = relationship(
+        back_populates="questionnaire", order_by="QuestionnaireVersion.number"
+    )
+    links: Mapped[list[Link]] = relationship(back_populates="questionnaire", order_by="Link.id")
+
+    def __repr__(self) -> str:
+        return f"<Questionnaire {self.id} indicator={self.indicator_id} {self.status}>"
+
+    @property
+    def current_version(self) -> QuestionnaireVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+class QuestionnaireVersion(Base):
+    """A published, frozen questionnaire; every response records the version it answered."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id", ondelete="RESTRICT"))
+    number: Mapped[int]
+    content: Mapped[dict[str, Any]]
+    #: sha256 of the canonical JSON content, so a later change is detectable
+    content_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(80))
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")
+
+    def __repr__(self) -> str:
+        return f"<QuestionnaireVersion {self.id} q{self.questionnaire_id} v{self.number}>"
+
+
+class Link(Base):
+    """A QR link: an open poster link per village, or a single-use card."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("questionnaire_id", "village_id", "kind", "card_no"),
+        CheckConstraint("(kind = 'card') = (card_no IS NOT NULL)", name="card_no_iff_card"),
+        CheckConstraint("used_at IS NULL OR kind = 'card'", name="only_cards_are_used"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id", ondelete="RESTRICT"), index=True)
+    #: NULL for a township-wide poster (the respondent then picks a village)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="RESTRICT"))
+    kind: Mapped[LinkKind] = mapped_column(_enum(LinkKind, 8))
+    #: unguessable, 120 bits, base32 upper case (QR alphanumeric mode)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    #: printed card number within (questionnaire, village)
+    card_no: Mapped[int | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    voided_at: Mapped[dt.datetime | None]
+    used_at: Mapped[dt.datetime | None]
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="links")
+    village: Mapped[Village | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Link {self.id} {self.kind} q{self.questionnaire_id} v{self.village_id} #{self.card_no}>"
+
+
+class Response(Base):
+    """One accepted questionnaire. Inserted once, never updated or deleted by the application."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index("ix_responses_questionnaire_village", "questionnaire_id", "village_id"),
+        CheckConstraint("(channel = 'card') = (card_id IS NOT NULL)", name="card_channel_has_card"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id", ondelete="RESTRICT"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id", ondelete="RESTRICT"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("links.id", ondelete="RESTRICT"), index=True)
+    #: set for card responses only; UNIQUE makes a card usable exactly once, even under races
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("links.id", ondelete="RESTRICT"), unique=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="RESTRICT"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, 12))
+    #: one per rendered form; a retried or repeated submission of the same form finds the same row
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: short code shown to the respondent
+    receipt: Mapped[str] = mapped_column(String(16), unique=True)
+    #: the main satisfaction answer (an option of the five-point scale, or 不了解)
+    satisfaction: Mapped[str] = mapped_column(String(16))
+    #: every answer by question key
+    answers: Mapped[dict[str, Any]]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[dt.datetime | None]
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    #: salted hashes only; raw IP addresses and user agents are never stored
+    network_hash: Mapped[str] = mapped_column(String(32), default="")
+    device_hash: Mapped[str] = mapped_column(String(32), default="")
+    #: staff member who keyed in a paper or interview response
+    entered_by: Mapped[str] = mapped_column(String(80), default="")
+    #: printed number of the paper form, if any
+    form_no: Mapped[str] = mapped_column(String(32), default="")
+    #: demo data: labelled and kept out of every real figure
+    simulated: Mapped[bool] = mapped_column(default=False)
+
+    version: Mapped[QuestionnaireVersion] = relationship()
+    village: Mapped[Village | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Response {self.id} q{self.questionnaire_id} {self.channel} {self.receipt}>"
+
+
+class PaperEntry(Base):
+    """One staff member's keying of a paper form, waiting for its second keying (double entry)."""
+
+    __tablename__ = "paper_entries"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "form_no", "entered_by"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id", ondelete="RESTRICT"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id", ondelete="RESTRICT"))
+    form_no: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, 12))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="RESTRICT"))
+    answers: Mapped[dict[str, Any]]
+    entered_by: Mapped[str] = mapped_column(String(80))
+    entered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: pending (waiting for the second keying), matched, mismatch, resolved
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="RESTRICT"))
+
+    def __repr__(self) -> str:
+        return f"<PaperEntry {self.id} q{self.questionnaire_id} form {self.form_no} by {self.entered_by}>"

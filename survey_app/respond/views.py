@@ -1,0 +1,227 @@
+"""Respondent views: open a QR link, answer, get a receipt.
+
+The page is server-rendered with its CSS inline (allowed by a CSP hash), so the
+first view is one response of a few KB, with no JavaScript and nothing from
+another host. The form carries its own signed token (link, version, a random
+submission key, the time the form was shown), so it works with cookies off.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from flask import Response as FlaskResponse
+from flask import current_app, make_response, render_template, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from survey_app.db import get_session
+from survey_app.extensions import csrf, limiter
+from survey_app.models import Channel, Link, LinkKind, QuestionnaireVersion, Village
+from survey_app.respond import bp
+from survey_app.services.collection import (
+    CardUsed,
+    NotAccepting,
+    card_response,
+    check_open,
+    find_by_key,
+    new_submission_key,
+    questions_for,
+    salted_hash,
+    submit,
+    validate_answers,
+)
+
+FORM_MAX_AGE = 2 * 24 * 3600
+CSS_PATH = Path(__file__).resolve().parent.parent / "static" / "respond.css"
+_css_cache: dict[str, str] = {}
+
+
+def respond_css() -> str:
+    if "css" not in _css_cache:
+        _css_cache["css"] = CSS_PATH.read_text(encoding="utf-8").strip()
+        digest = hashlib.sha256(_css_cache["css"].encode("utf-8")).digest()
+        _css_cache["hash"] = "sha256-" + base64.b64encode(digest).decode("ascii")
+    return _css_cache["css"]
+
+
+def _csp() -> str:
+    respond_css()
+    return (f"default-src 'none'; style-src '{_css_cache['hash']}'; img-src 'self' data:; "
+            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="respond-form")
+
+
+def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type: ignore[no-untyped-def]
+    response = make_response(render_template(template, css=respond_css(), **context), status)
+    response.headers["Content-Security-Policy"] = _csp()
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _hashes() -> tuple[str, str]:
+    secret = current_app.config["SECRET_KEY"]
+    address = request.remote_addr or ""
+    agent = request.headers.get("User-Agent", "")
+    language = request.headers.get("Accept-Language", "")
+    return salted_hash(secret, "net", address), salted_hash(secret, "dev", address, agent, language)
+
+
+def _device_key() -> str:
+    return _hashes()[1]
+
+
+def _link_key() -> str:
+    return "link:" + (request.view_args or {}).get("token", "").upper()
+
+
+def _limits_on() -> bool:
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
+def _load_link(token: str) -> Link | None:
+    token = token.strip().upper()
+    if not token.isalnum() or len(token) > 32:
+        return None
+    return get_session().scalar(select(Link).where(Link.token == token))
+
+
+def _villages(link: Link) -> list[Village]:
+    unit = link.questionnaire.indicator.project.unit
+    return list(unit.villages)
+
+
+def _refusal(link: Link | None, reason: str, status: int = 410, **extra) -> FlaskResponse:  # type: ignore[no-untyped-def]
+    return _page("respond/refused.html", status=status, link=link, reason=reason, **extra)
+
+
+def _form_page(link: Link, version: QuestionnaireVersion, *, token: str, answers: dict[str, str] | None = None,
+               errors: dict[str, str] | None = None, status: int = 200, notice: str = "",
+               preview: bool = False) -> FlaskResponse:
+    return _page(
+        "respond/form.html",
+        status=status,
+        link=link,
+        content=version.content,
+        questions=questions_for(version.content, village_fixed=link.village is not None),
+        villages=_villages(link),
+        form_token=token,
+        answers=answers or {},
+        errors=errors or {},
+        notice=notice,
+        preview=preview,
+    )
+
+
+def render_preview(questionnaire, content) -> FlaskResponse:  # type: ignore[no-untyped-def]
+    """The respondent page exactly as a phone shows it, for a draft (staff preview)."""
+    unit = questionnaire.indicator.project.unit
+    village = unit.villages[0] if unit.villages else None
+    return _page(
+        "respond/form.html",
+        link=None,
+        content=content,
+        questions=questions_for(content, village_fixed=village is not None),
+        villages=list(unit.villages),
+        form_token="",
+        answers={},
+        errors={},
+        notice="",
+        preview=True,
+        preview_village=village,
+    )
+
+
+@bp.route("/R/<token>", methods=["GET"])
+@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NETWORK"], exempt_when=_limits_on)
+def open_link(token: str):  # type: ignore[no-untyped-def]
+    """Scan target: show the questionnaire (or why it cannot be answered)."""
+    link = _load_link(token)
+    if link is None:
+        return _refusal(None, "invalid", status=404)
+    try:
+        version = check_open(link.questionnaire, link)
+    except NotAccepting as exc:
+        return _refusal(link, exc.reason)
+    if link.kind == LinkKind.CARD:
+        used = card_response(get_session(), link)
+        if used is not None:
+            return _refusal(link, "used", used_at=used.submitted_at)
+    payload = {"l": link.id, "v": version.id, "k": new_submission_key(),
+               "t": int(dt.datetime.now(dt.UTC).timestamp())}
+    return _form_page(link, version, token=_serializer().dumps(payload))
+
+
+@bp.route("/R/<token>", methods=["POST"])
+@csrf.exempt  # the signed form token below protects this form; respondents have no session
+@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_DEVICE"], key_func=_device_key, exempt_when=_limits_on)
+@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NETWORK"], exempt_when=_limits_on)
+@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_LINK"], key_func=_link_key, exempt_when=_limits_on)
+def submit_link(token: str):  # type: ignore[no-untyped-def]
+    """Store the answers exactly once and show the receipt."""
+    session = get_session()
+    link = _load_link(token)
+    if link is None:
+        return _refusal(None, "invalid", status=404)
+    answers_in = {k: v for k, v in request.form.items() if k != "form_token"}
+    try:
+        payload = _serializer().loads(request.form.get("form_token", ""), max_age=FORM_MAX_AGE)
+    except SignatureExpired:
+        payload = None
+        expired = True
+    except BadSignature:
+        return _refusal(link, "forged", status=400)
+    else:
+        expired = False
+    if payload is not None and payload.get("l") != link.id:
+        return _refusal(link, "forged", status=400)
+    if payload is not None:
+        already = find_by_key(session, payload["k"])
+        if already is not None:  # a repeat of a stored form: same receipt, nothing new
+            return _page("respond/thanks.html", link=link, response=already, repeat=True)
+    try:
+        version = check_open(link.questionnaire, link)
+    except NotAccepting as exc:
+        return _refusal(link, exc.reason)
+    if expired:
+        fresh = {"l": link.id, "v": version.id, "k": new_submission_key(),
+                 "t": int(dt.datetime.now(dt.UTC).timestamp())}
+        return _form_page(link, version, token=_serializer().dumps(fresh), answers=answers_in, status=409,
+                          notice="页面停留时间过长，已为您保留答案，请检查后再次提交。")
+    version = session.get(QuestionnaireVersion, payload["v"])
+    if version is None or version.questionnaire_id != link.questionnaire_id:
+        return _refusal(link, "forged", status=400)
+    if link.kind == LinkKind.CARD:
+        used = card_response(session, link)
+        if used is not None:
+            return _refusal(link, "used", used_at=used.submitted_at)
+    answers, errors = validate_answers(version.content, answers_in, villages=_villages(link),
+                                       fixed_village=link.village)
+    if answers is None:
+        return _form_page(link, version, token=request.form["form_token"], answers=answers_in, errors=errors,
+                          status=422, notice="有题目需要修改，请看红色提示。")
+    network, device = _hashes()
+    started = dt.datetime.fromtimestamp(payload["t"], dt.UTC)
+    try:
+        response, _created = submit(
+            session, link=link, version=version, answers=answers, submission_key=payload["k"],
+            channel=Channel.CARD if link.kind == LinkKind.CARD else Channel.POSTER,
+            started_at=started, network_hash=network, device_hash=device,
+        )
+        session.commit()
+    except CardUsed as exc:
+        session.rollback()
+        return _refusal(link, "used", used_at=exc.used_at)
+    except OperationalError:
+        session.rollback()
+        current_app.logger.exception("database error while storing a response")
+        return _form_page(link, version, token=request.form["form_token"], answers=answers_in, status=503,
+                          notice="服务器暂时繁忙，您的答案没有提交成功，但已保留在本页。请稍后再按一次“提交”。")
+    return _page("respond/thanks.html", link=link, response=response, repeat=not _created)

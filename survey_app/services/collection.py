@@ -1,0 +1,326 @@
+"""Accept answers exactly once: from QR links, paper forms and interviews.
+
+Exactly-once rests on the database, not on cookies:
+
+* every rendered form carries a random ``submission_key`` (inside a signed
+  token); ``responses.submission_key`` is UNIQUE, so a double tap, a back-and-
+  resubmit or a retried request finds the row already stored and shows the
+  same receipt;
+* a card response sets ``responses.card_id``, also UNIQUE, so two phones
+  submitting the same card at the same moment store exactly one response: the
+  loser's INSERT fails and it is shown 此二维码已使用.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from survey_app.db import utcnow
+from survey_app.models import (
+    Channel,
+    Link,
+    LinkKind,
+    PaperEntry,
+    Questionnaire,
+    QuestionnaireStatus,
+    QuestionnaireVersion,
+    Response,
+    Village,
+)
+from survey_app.services import audit_log
+from survey_app.services.questionnaires import MAX_COMMENT
+
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+class CardUsed(Exception):
+    """The card has already been used; carries when."""
+
+    def __init__(self, used_at: dt.datetime) -> None:
+        super().__init__("card used")
+        self.used_at = used_at
+
+
+class NotAccepting(Exception):
+    """The questionnaire is not open (draft or closed) or the link is void."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Answers:
+    """Validated answers of one form."""
+
+    values: dict[str, str]
+    satisfaction: str
+    comment: str
+    village_id: int | None
+
+
+def new_receipt() -> str:
+    code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def salted_hash(secret: str, *parts: str) -> str:
+    """A keyed hash for duplicate analysis; the inputs (IP, user agent) are never stored."""
+    message = "\x1f".join(parts).encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
+
+
+def questions_for(content: Mapping[str, Any], *, village_fixed: bool) -> list[dict[str, Any]]:
+    """The questions a respondent sees: the village question only when the link does not fix it."""
+    return [q for q in content["questions"] if not (q["kind"] == "village" and village_fixed)]
+
+
+def validate_answers(
+    content: Mapping[str, Any],
+    form: Mapping[str, str],
+    *,
+    villages: list[Village],
+    fixed_village: Village | None,
+) -> tuple[Answers | None, dict[str, str]]:
+    """Check submitted answers against the version's questions. Returns (answers, errors by key)."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    village_id = fixed_village.id if fixed_village else None
+    for question in questions_for(content, village_fixed=fixed_village is not None):
+        key, kind = question["key"], question["kind"]
+        raw = (form.get(key) or "").strip()
+        if kind == "text":
+            if len(raw) > MAX_COMMENT:
+                errors[key] = f"意见建议最多 {MAX_COMMENT} 字，现在有 {len(raw)} 字，请删减。"
+            values[key] = raw[:MAX_COMMENT] if key not in errors else raw
+            continue
+        if not raw:
+            if question.get("required"):
+                errors[key] = "请选择一项。"
+            continue
+        if kind == "village":
+            match = next((v for v in villages if str(v.id) == raw), None)
+            if match is None:
+                errors[key] = "请从列表中选择您所在的村。"
+                continue
+            village_id = match.id
+            values[key] = match.name
+        elif raw not in question["options"]:
+            errors[key] = "这个选项不在问卷上，请重新选择。"
+        else:
+            values[key] = raw
+    if errors:
+        return None, errors
+    return Answers(values, values["satisfaction"], values.get("comment", ""), village_id), {}
+
+
+def check_open(questionnaire: Questionnaire, link: Link | None = None) -> QuestionnaireVersion:
+    if link is not None and link.voided_at is not None:
+        raise NotAccepting("voided")
+    if questionnaire.status == QuestionnaireStatus.CLOSED:
+        raise NotAccepting("closed")
+    version = questionnaire.current_version
+    if questionnaire.status != QuestionnaireStatus.PUBLISHED or version is None:
+        raise NotAccepting("unpublished")
+    return version
+
+
+def find_by_key(session: Session, submission_key: str) -> Response | None:
+    return session.scalar(select(Response).where(Response.submission_key == submission_key))
+
+
+def card_response(session: Session, link: Link) -> Response | None:
+    return session.scalar(select(Response).where(Response.card_id == link.id))
+
+
+def submit(
+    session: Session,
+    *,
+    link: Link | None,
+    version: QuestionnaireVersion,
+    answers: Answers,
+    submission_key: str,
+    channel: Channel,
+    started_at: dt.datetime | None = None,
+    network_hash: str = "",
+    device_hash: str = "",
+    entered_by: str = "",
+    form_no: str = "",
+    simulated: bool = False,
+) -> tuple[Response, bool]:
+    """Store one response exactly once. Returns (response, created).
+
+    The caller commits. A repeated ``submission_key`` returns the stored response
+    (``created`` False); a used card raises :class:`CardUsed`.
+    """
+    existing = find_by_key(session, submission_key)
+    if existing is not None:
+        return existing, False
+    card = link if link is not None and link.kind == LinkKind.CARD else None
+    if card is not None:
+        used = card_response(session, card)
+        if used is not None:
+            raise CardUsed(used.submitted_at)
+    now = utcnow()
+    response = Response(
+        questionnaire_id=version.questionnaire_id,
+        version_id=version.id,
+        link_id=link.id if link is not None else None,
+        card_id=card.id if card is not None else None,
+        village_id=answers.village_id,
+        channel=channel,
+        submission_key=submission_key,
+        receipt=new_receipt(),
+        satisfaction=answers.satisfaction,
+        answers=answers.values,
+        comment=answers.comment,
+        started_at=started_at,
+        submitted_at=now,
+        network_hash=network_hash,
+        device_hash=device_hash,
+        entered_by=entered_by,
+        form_no=form_no,
+        simulated=simulated,
+    )
+    try:
+        with session.begin_nested():
+            session.add(response)
+            session.flush()
+    except IntegrityError:
+        # lost a race: the same form was stored by a parallel request, or the card was used
+        existing = find_by_key(session, submission_key)
+        if existing is not None:
+            return existing, False
+        if card is not None:
+            used = card_response(session, card)
+            if used is not None:
+                raise CardUsed(used.submitted_at) from None
+        raise
+    if card is not None:
+        card.used_at = now
+        session.flush()
+    return response, True
+
+
+# -- paper and interview entry ----------------------------------------------------------
+
+
+@dataclass
+class PaperResult:
+    status: str  # stored | pending | matched | mismatch
+    response: Response | None
+    differences: dict[str, tuple[str, str]]
+
+
+def enter_paper(
+    session: Session,
+    questionnaire: Questionnaire,
+    *,
+    answers: Answers,
+    channel: Channel,
+    form_no: str,
+    actor: str,
+    card: Link | None = None,
+) -> PaperResult:
+    """Key in a paper form or interview; with double entry, two staff must agree first."""
+    version = check_open(questionnaire)
+    form_no = form_no.strip()
+    if card is not None:
+        used = card_response(session, card)
+        if used is not None:
+            raise CardUsed(used.submitted_at)
+    if not questionnaire.double_entry:
+        key = f"paper:{questionnaire.id}:{form_no}" if form_no else new_submission_key()
+        response, created = submit(session, link=None, version=version, answers=answers,
+                                   submission_key=key, channel=channel, entered_by=actor, form_no=form_no)
+        if created:
+            audit_log.record(session, actor=actor, action="enter_paper", obj=response, form_no=form_no,
+                             channel=channel.value)
+        return PaperResult("stored" if created else "duplicate", response, {})
+    if not form_no:
+        raise ValueError("双人录入时必须填写问卷编号，以便两次录入相互核对。")
+    first = session.scalar(
+        select(PaperEntry).where(PaperEntry.questionnaire_id == questionnaire.id, PaperEntry.form_no == form_no,
+                                 PaperEntry.status.in_(("pending", "mismatch")))
+    )
+    record = {**answers.values, "_village_id": answers.village_id}
+    if first is None:
+        if session.scalar(select(Response.id).where(Response.questionnaire_id == questionnaire.id,
+                                                    Response.form_no == form_no)):
+            return PaperResult("duplicate", None, {})
+        session.add(PaperEntry(questionnaire_id=questionnaire.id, version_id=version.id, form_no=form_no,
+                               channel=channel, village_id=answers.village_id, answers=record, entered_by=actor))
+        session.flush()
+        audit_log.record(session, actor=actor, action="enter_paper_first", obj=questionnaire, form_no=form_no)
+        return PaperResult("pending", None, {})
+    if first.entered_by == actor:
+        raise ValueError("第二次录入必须由另一位工作人员完成。")
+    differences = {
+        k: (str(first.answers.get(k, "")), str(record.get(k, "")))
+        for k in sorted(set(first.answers) | set(record))
+        if str(first.answers.get(k, "")) != str(record.get(k, ""))
+    }
+    second = PaperEntry(questionnaire_id=questionnaire.id, version_id=version.id, form_no=form_no, channel=channel,
+                        village_id=answers.village_id, answers=record, entered_by=actor)
+    session.add(second)
+    if differences:
+        first.status = second.status = "mismatch"
+        session.flush()
+        audit_log.record(session, actor=actor, action="paper_mismatch", obj=questionnaire, form_no=form_no,
+                         fields=sorted(differences))
+        return PaperResult("mismatch", None, differences)
+    response, _ = submit(session, link=None, version=version, answers=answers,
+                         submission_key=f"paper:{questionnaire.id}:{form_no}", channel=channel,
+                         entered_by=f"{first.entered_by}+{actor}", form_no=form_no)
+    first.status = second.status = "matched"
+    first.response_id = second.response_id = response.id
+    session.flush()
+    audit_log.record(session, actor=actor, action="paper_matched", obj=response, form_no=form_no)
+    return PaperResult("matched", response, {})
+
+
+def resolve_mismatch(
+    session: Session, questionnaire: Questionnaire, form_no: str, answers: Answers, *, actor: str
+) -> Response:
+    """Settle a double-entry mismatch with the answers read off the paper form."""
+    version = check_open(questionnaire)
+    entries = session.scalars(
+        select(PaperEntry).where(PaperEntry.questionnaire_id == questionnaire.id, PaperEntry.form_no == form_no,
+                                 PaperEntry.status == "mismatch")
+    ).all()
+    if not entries:
+        raise ValueError(f"问卷编号 {form_no} 没有待处理的不一致记录。")
+    response, _ = submit(session, link=None, version=version, answers=answers,
+                         submission_key=f"paper:{questionnaire.id}:{form_no}", channel=entries[0].channel,
+                         entered_by="+".join(e.entered_by for e in entries) + f"（{actor}核对）", form_no=form_no)
+    for entry in entries:
+        entry.status = "resolved"
+        entry.response_id = response.id
+    session.flush()
+    audit_log.record(session, actor=actor, action="paper_resolved", obj=response, form_no=form_no)
+    return response
+
+
+def mismatches(session: Session, questionnaire: Questionnaire) -> dict[str, list[PaperEntry]]:
+    rows = session.scalars(
+        select(PaperEntry).where(PaperEntry.questionnaire_id == questionnaire.id, PaperEntry.status == "mismatch")
+        .order_by(PaperEntry.form_no, PaperEntry.id)
+    ).all()
+    grouped: dict[str, list[PaperEntry]] = {}
+    for row in rows:
+        grouped.setdefault(row.form_no, []).append(row)
+    return grouped
