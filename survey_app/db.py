@@ -71,7 +71,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front: two deferred transactions that both read
+        # and then write would make SQLite fail one at once ("database is locked") instead of
+        # letting it wait. SQLite is the embedded default; PostgreSQL runs writers in parallel.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

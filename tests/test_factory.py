@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from survey_app import create_app
 
 
@@ -45,15 +47,12 @@ def test_templates_found_and_base_renders(app):
     assert 'lang="zh-CN"' in html and "页面不存在" in html
 
 
-def test_sqlite_pragmas(app):
-    from survey_app.db import get_db
-
-    engine = get_db(app).engine
-    if engine.dialect.name != "sqlite":
-        return
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+def test_sqlite_pragmas(app, session):
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    conn = session.connection()
+    assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
 def test_demo_table_is_the_seed_fixture():

@@ -10,7 +10,6 @@ from survey_app.models.budget import (
     Unit,
     Village,
 )
-
 from survey_app.models.survey import (
     Channel,
     Link,

@@ -1,0 +1,108 @@
+"""Two phones submitting the same card at the same moment store exactly one response.
+
+These tests need real commits from parallel connections, so they use a database
+of their own (a fresh SQLite file, or a fresh PostgreSQL schema) instead of the
+rolled-back test transaction.
+"""
+
+import re
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from survey_app import create_app
+from survey_app.db import get_db
+from survey_app.migrate import upgrade
+from survey_app.models import Link, LinkKind, Response, Unit
+from tests.conftest import SEED, pg_url_with_schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live_app(request, tmp_path, pg_base_url):
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    else:
+        if not pg_base_url:
+            pytest.skip("TEST_DATABASE_URL not set: the PostgreSQL race test runs in CI")
+        schema = f"race_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(pg_base_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = pg_url_with_schema(pg_base_url, schema)
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "race", "RATELIMIT_ENABLED": False,
+                      "UPLOAD_FOLDER": str(tmp_path)})
+    upgrade(app)
+    from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires
+    from survey_app.services.importing import import_file
+
+    session = get_db(app).session()
+    import_file(session, SEED.read_bytes(), SEED.name, actor="t", year=2024)
+    unit = session.scalar(select(Unit))
+    ensure_demo_villages(session, unit)
+    publish_demo_questionnaires(session, unit)
+    session.commit()
+    session.close()
+    yield app
+    get_db(app).engine.dispose()
+    if schema:
+        admin = create_engine(pg_base_url)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _token(client, link_token):
+    html = client.get(f"/R/{link_token}").get_data(as_text=True)
+    return re.search(r'name="form_token" value="([^"]+)"', html).group(1)
+
+
+def _race(app, link_token, tokens):
+    barrier = threading.Barrier(len(tokens))
+    results = [None] * len(tokens)
+
+    def worker(i, token):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"/R/{link_token}", data={"form_token": token, "satisfaction": "满意",
+                                                         "identity": "其他"})
+        results[i] = (response.status_code, response.get_data(as_text=True))
+
+    threads = [threading.Thread(target=worker, args=(i, t)) for i, t in enumerate(tokens)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_same_card_two_phones_at_once(live_app):
+    session = get_db(live_app).session()
+    cards = session.scalars(select(Link).where(Link.kind == LinkKind.CARD).order_by(Link.id).limit(8)).all()
+    session.commit()  # hold no lock while the phones race (SQLite takes the write lock at BEGIN)
+    for card in cards:
+        client = live_app.test_client()
+        tokens = [_token(client, card.token), _token(client, card.token)]
+        results = _race(live_app, card.token, tokens)
+        codes = sorted(code for code, _ in results)
+        assert codes == [200, 410], results
+        assert any("此二维码已使用" in body for _, body in results)
+    stored = session.scalar(select(func.count(Response.id)).where(Response.card_id.in_([c.id for c in cards])))
+    assert stored == len(cards)
+    session.close()
+
+
+def test_same_form_submitted_twice_at_once(live_app):
+    session = get_db(live_app).session()
+    poster = session.scalar(select(Link).where(Link.kind == LinkKind.POSTER, Link.village_id.is_not(None)))
+    session.commit()
+    client = live_app.test_client()
+    token = _token(client, poster.token)
+    results = _race(live_app, poster.token, [token, token, token])
+    receipts = {re.search(r'class="receipt">([^<]+)<', body).group(1) for code, body in results if code == 200}
+    assert [code for code, _ in results] == [200, 200, 200] and len(receipts) == 1
+    assert session.scalar(select(func.count(Response.id))) == 1
+    session.close()
