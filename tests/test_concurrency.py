@@ -67,7 +67,7 @@ def _race(app, link_token, tokens):
     def worker(i, token):
         client = app.test_client()
         barrier.wait()
-        response = client.post(f"/R/{link_token}", data={"form_token": token, "satisfaction": "满意",
+        response = client.post(f"/R/{link_token}/submit", data={"form_token": token, "satisfaction": "满意",
                                                          "identity": "其他"})
         results[i] = (response.status_code, response.get_data(as_text=True))
 

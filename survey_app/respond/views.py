@@ -62,7 +62,9 @@ def _serializer() -> URLSafeTimedSerializer:
 def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type: ignore[no-untyped-def]
     response = make_response(render_template(template, css=respond_css(), **context), status)
     response.headers["Content-Security-Policy"] = _csp()
-    response.headers["Cache-Control"] = "no-store"
+    # not "no-store": the Back button must bring back the same form (same signed token), so
+    # that submitting it again finds the stored response instead of making a second one
+    response.headers["Cache-Control"] = "private, max-age=0"
     return response
 
 
@@ -159,7 +161,9 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
     return _form_page(link, version, token=_serializer().dumps(payload))
 
 
-@bp.route("/R/<token>", methods=["POST"])
+# The form posts to its own URL: a POST invalidates the browser's cached copy of its target
+# (RFC 9111 §4.4), and the Back button must find the form page, with its token, still cached.
+@bp.route("/R/<token>/submit", methods=["POST"])
 @csrf.exempt  # the signed form token below protects this form; respondents have no session
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_DEVICE"], key_func=_device_key, exempt_when=_limits_on)
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NETWORK"], exempt_when=_limits_on)
