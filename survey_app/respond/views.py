@@ -18,10 +18,21 @@ from flask import current_app, make_response, render_template, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 
 from survey_app.db import get_session
 from survey_app.extensions import csrf, limiter
-from survey_app.models import Channel, Link, LinkKind, QuestionnaireVersion, Village
+from survey_app.models import (
+    Channel,
+    Indicator,
+    Link,
+    LinkKind,
+    Project,
+    Questionnaire,
+    QuestionnaireVersion,
+    Unit,
+    Village,
+)
 from survey_app.respond import bp
 from survey_app.services.collection import (
     CardUsed,
@@ -89,15 +100,28 @@ def _limits_on() -> bool:
 
 
 def _load_link(token: str) -> Link | None:
+    """The link with its questionnaire, versions and village in one round trip."""
     token = token.strip().upper()
     if not token.isalnum() or len(token) > 32:
         return None
-    return get_session().scalar(select(Link).where(Link.token == token))
+    return get_session().scalar(
+        select(Link)
+        .where(Link.token == token)
+        .options(
+            joinedload(Link.village),
+            joinedload(Link.questionnaire).selectinload(Questionnaire.versions),
+        )
+    )
 
 
 def _villages(link: Link) -> list[Village]:
-    unit = link.questionnaire.indicator.project.unit
-    return list(unit.villages)
+    """The villages a respondent may pick (none needed when the link fixes the village)."""
+    if link.village is not None:
+        return []
+    return list(get_session().scalars(
+        select(Village).join(Unit).join(Project).join(Indicator)
+        .where(Indicator.id == link.questionnaire.indicator_id).order_by(Village.code)
+    ))
 
 
 def _refusal(link: Link | None, reason: str, status: int = 410, **extra) -> FlaskResponse:  # type: ignore[no-untyped-def]
@@ -217,7 +241,7 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         response, _created = submit(
             session, link=link, version=version, answers=answers, submission_key=payload["k"],
             channel=Channel.CARD if link.kind == LinkKind.CARD else Channel.POSTER,
-            started_at=started, network_hash=network, device_hash=device,
+            started_at=started, network_hash=network, device_hash=device, prechecked=True,
         )
         session.commit()
     except CardUsed as exc:

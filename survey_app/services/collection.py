@@ -161,20 +161,26 @@ def submit(
     entered_by: str = "",
     form_no: str = "",
     simulated: bool = False,
+    prechecked: bool = False,
 ) -> tuple[Response, bool]:
     """Store one response exactly once. Returns (response, created).
 
     The caller commits. A repeated ``submission_key`` returns the stored response
-    (``created`` False); a used card raises :class:`CardUsed`.
+    (``created`` False); a used card raises :class:`CardUsed`. With ``prechecked``
+    the caller has just looked both up in this transaction (the respondent view),
+    so the INSERT goes straight to the database, whose UNIQUE constraints still
+    decide any race; on a conflict the transaction is rolled back and the winner
+    looked up.
     """
-    existing = find_by_key(session, submission_key)
-    if existing is not None:
-        return existing, False
     card = link if link is not None and link.kind == LinkKind.CARD else None
-    if card is not None:
-        used = card_response(session, card)
-        if used is not None:
-            raise CardUsed(used.submitted_at)
+    if not prechecked:
+        existing = find_by_key(session, submission_key)
+        if existing is not None:
+            return existing, False
+        if card is not None:
+            used = card_response(session, card)
+            if used is not None:
+                raise CardUsed(used.submitted_at)
     now = utcnow()
     response = Response(
         questionnaire_id=version.questionnaire_id,
@@ -197,11 +203,17 @@ def submit(
         simulated=simulated,
     )
     try:
-        with session.begin_nested():
+        if prechecked:
             session.add(response)
             session.flush()
+        else:
+            with session.begin_nested():
+                session.add(response)
+                session.flush()
     except IntegrityError:
         # lost a race: the same form was stored by a parallel request, or the card was used
+        if prechecked:
+            session.rollback()
         existing = find_by_key(session, submission_key)
         if existing is not None:
             return existing, False

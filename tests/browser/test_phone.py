@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey_app.db import get_db
-from survey_app.models import Link, LinkKind, Questionnaire, Response
+from survey_app.models import LinkKind, Questionnaire, Response
 
 PHONE = {"viewport": {"width": 360, "height": 640}, "has_touch": True, "is_mobile": True,
          "device_scale_factor": 2, "locale": "zh-CN",
