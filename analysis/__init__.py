@@ -14,8 +14,10 @@ from analysis.scoring import (
     QUALITATIVE_BANDS,
     SatisfactionRate,
     Score,
+    ScoreInterval,
     satisfaction_rate,
     score_indicator,
+    score_interval,
 )
 from analysis.stratified import STRATIFIED_METHODS, IntervalUndefined, StratifiedInterval, stratified_interval
 from analysis.targets import Target, TargetParseError, parse_target
@@ -34,6 +36,7 @@ __all__ = [
     "IntervalUndefined",
     "SatisfactionRate",
     "Score",
+    "ScoreInterval",
     "StratifiedInterval",
     "Target",
     "TargetParseError",
@@ -44,6 +47,7 @@ __all__ = [
     "sample_size",
     "satisfaction_rate",
     "score_indicator",
+    "score_interval",
     "stratified_interval",
     "target_fraction",
     "verdict",

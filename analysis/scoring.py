@@ -234,3 +234,55 @@ def score_indicator(
         return Score(0.0, points, "目标为 0：未达到", met=False)
     value = max(B, 0.0) / A * points
     return Score(round(min(value, points), decimals), points, "正向指标未达标：实际值/指标值 × 分值", met=False)
+
+
+@dataclass(frozen=True)
+class ScoreInterval:
+    """Mean satisfaction score (0–100) with a t interval."""
+
+    point: float
+    lower: float
+    upper: float
+    n: int
+    population: int | None
+    confidence: float
+    sides: str
+    method: str = "t"
+
+
+def score_interval(
+    counts: Mapping[str, int],
+    *,
+    scale: Sequence[str] = FIVE_POINT,
+    scores: Sequence[float] | None = None,
+    confidence: float = 0.95,
+    sides: str = "two-sided",
+    population: int | None = None,
+) -> ScoreInterval:
+    """Mean option score with a Student-t interval (finite population correction when N is known).
+
+    Variance of the mean: s²/n · (1 − n/N). A census gives the observed mean. With n = 1
+    or all answers equal the interval has zero width (stated in the method as "t").
+    """
+    from scipy import stats as _stats
+
+    from analysis._validation import check_confidence, check_sides, tail_alpha
+
+    confidence = check_confidence(confidence)
+    sides = check_sides(sides)
+    weights = tuple(scores) if scores is not None else DEFAULT_SCORES
+    values = dict(zip(scale, (float(w) for w in weights), strict=True))
+    n = sum(int(counts.get(o, 0)) for o in scale)
+    if n == 0:
+        raise ValueError("no valid answers")
+    if population is not None and n > population:
+        raise ValueError(f"n ({n}) cannot exceed the population ({population})")
+    mean = sum(int(counts.get(o, 0)) * values[o] for o in scale) / n
+    if n < 2 or (population is not None and n == population):
+        return ScoreInterval(mean, mean, mean if sides == "two-sided" else 100.0, n, population, confidence, sides)
+    ss = sum(int(counts.get(o, 0)) * (values[o] - mean) ** 2 for o in scale)
+    var = ss / (n - 1) / n * (1 - n / population if population else 1)
+    t = float(_stats.t.isf(tail_alpha(confidence, sides), n - 1))
+    half = t * var**0.5
+    upper = min(100.0, mean + half) if sides == "two-sided" else 100.0
+    return ScoreInterval(mean, max(0.0, mean - half), upper, n, population, confidence, sides)

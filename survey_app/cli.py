@@ -270,8 +270,9 @@ def links_command(questionnaire_id: int, village: str | None, base_url: str | No
 
 
 @main.command("demo")
+@click.option("--simulate", is_flag=True, help="Also add labelled simulated responses (never in real figures).")
 @with_appcontext
-def demo_command() -> None:
+def demo_command(simulate: bool) -> None:
     """Load the seed township's target table as demo data with a demo account."""
     session = get_db().session()
     try:
@@ -284,6 +285,11 @@ def demo_command() -> None:
         from survey_app.services.demo import publish_demo_questionnaires
 
         published = publish_demo_questionnaires(session, unit)
+        simulated = 0
+        if simulate:
+            from survey_app.services.demo import simulate as add_simulated
+
+            simulated = add_simulated(session, unit)
         password = secrets.token_urlsafe(9)
         user = session.scalar(select(User).where(User.username == DEMO_USER))
         if user is None:
@@ -296,6 +302,8 @@ def demo_command() -> None:
         _fail(str(exc))
         return
     click.echo(f"演示数据：{plan.summary()} 村庄 {villages} 个。问卷 {len(published)} 份已发布：")
+    if simulated:
+        click.echo(f"已添加模拟答卷 {simulated} 份（标记为模拟数据，不计入任何正式结果和导出）。")
     base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     for questionnaire, poster in published:
         click.echo(f"  #{questionnaire.id} {questionnaire.indicator.project.name}·{questionnaire.indicator.name}："
@@ -305,6 +313,57 @@ def demo_command() -> None:
     click.echo(f"  用户名：{DEMO_USER}")
     click.echo(f"  密码：  {password}")
     click.echo("=" * 60)
+
+
+# -- results -----------------------------------------------------------------------------
+
+
+@main.command("results")
+@click.option("--project", "project_code", help="Only this project's indicators (项目编码).")
+@click.option("--simulated", is_flag=True, help="Figures from the simulated demo responses instead of real ones.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def results_command(project_code: str | None, simulated: bool, as_json: bool) -> None:
+    """Satisfaction results per indicator: counts, design, rate, interval, verdict."""
+    from survey_app.services.results import compute_all
+
+    session = get_db().session()
+    results = compute_all(session, project_code=project_code, simulated=simulated)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2, default=str))
+    else:
+        for r in results:
+            v = r.verdict
+            line = f"{r.indicator.project.name}·{r.indicator.name} 目标{r.indicator.target_raw}：有效 {r.valid_n} 份"
+            if r.value is not None:
+                line += (f"，{r.actual_value} [{r.lower * 100:.1f}%, {r.upper * 100:.1f}%]" if r.rate_method == "top2"
+                         else f"，{r.actual_value}")
+                line += f"，{r.design_label}"
+            if v is not None:
+                line += f"；{v.label}（单侧下限 {v.lower * 100:.1f}%）"
+            click.echo(line)
+    session.close()
+
+
+@main.command("writeback")
+@click.option("--project", "project_code", required=True, help="项目编码.")
+@with_appcontext
+def writeback_command(project_code: str) -> None:
+    """Write each satisfaction indicator's current result back onto the indicator."""
+    from survey_app.services.writeback import writeback_project
+
+    session = get_db().session()
+    project = session.scalar(select(Project).where(Project.code == project_code).order_by(Project.year.desc()))
+    if project is None:
+        _fail(f"没有项目编码为 {project_code} 的项目。")
+        return
+    stored = writeback_project(session, project, actor="cli")
+    session.commit()
+    if not stored:
+        _fail("没有可写回的结果（满意度指标还没有问卷或有效答卷）。")
+    for m in stored:
+        click.echo(f"已写回 {m.indicator.name}：实际完成值 {m.actual_value}，n={m.n}，结论 {m.verdict}")
+    session.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from survey_app.models import Indicator, Link, Project, Questionnaire, Unit, User, Village
+from survey_app.models import Exclusion, Indicator, Link, Project, Questionnaire, Response, Unit, User, Village
 
 #: respondent pages need no login (tested in test_collection.py)
 PUBLIC = {"static", "auth.login", "index", "respond.open_link", "respond.submit_link"}
@@ -19,6 +19,7 @@ def _sample_args(session) -> dict[str, int]:
         "user_id": session.scalar(select(User.id).where(User.username == "staff")),
         "questionnaire_id": session.scalar(select(Questionnaire.id)),
         "link_id": session.scalar(select(Link.id).where(Link.card_no == 9)),
+        "exclusion_id": session.scalar(select(Exclusion.id)),
     }
 
 
@@ -32,6 +33,14 @@ def _routes(app):
 
 @pytest.fixture
 def world(published, seeded, users):
+    from tests.test_results import add_responses
+
+    q = published["村干部工资"]
+    add_responses(seeded, q, [(q.indicator.project.unit.villages[0], 2, 0, 0)])
+    from survey_app.services.results import exclude
+
+    exclude(seeded, seeded.scalar(select(Response)), "测试", actor="t")
+    seeded.commit()
     return seeded
 
 

@@ -10,6 +10,7 @@ from survey_app.models.budget import (
     Unit,
     Village,
 )
+from survey_app.models.results import Exclusion, IndicatorActual, Measurement, SelfEvaluation
 from survey_app.models.survey import (
     Channel,
     Link,
@@ -22,6 +23,10 @@ from survey_app.models.survey import (
 )
 
 __all__ = [
+    "Exclusion",
+    "IndicatorActual",
+    "Measurement",
+    "SelfEvaluation",
     "Channel",
     "Link",
     "LinkKind",

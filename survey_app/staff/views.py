@@ -62,7 +62,11 @@ def project(project_id: int):  # type: ignore[no-untyped-def]
     questionnaire_ids = set(get_session().scalars(
         select(Questionnaire.indicator_id).where(Questionnaire.indicator_id.in_(list(forms)))
     ))
-    return render_template("staff/project.html", project=item, forms=forms, questionnaire_ids=questionnaire_ids)
+    from survey_app.services.writeback import latest_measurement
+
+    measured = {i.id: latest_measurement(get_session(), i) for i in item.indicators if i.is_satisfaction}
+    return render_template("staff/project.html", project=item, forms=forms, questionnaire_ids=questionnaire_ids,
+                           measured=measured)
 
 
 def _indicator_form(indicator: Indicator) -> IndicatorForm:
