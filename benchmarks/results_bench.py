@@ -1,0 +1,131 @@
+"""Results of 1,000,000 stored responses for one indicator over 34 villages, on SQLite and PostgreSQL.
+
+The results service (``survey_app.services.results.compute``) aggregates in SQL
+(GROUP BY village, channel, answer; an exclusion count; the versions; a daily
+trend) and runs the statistics on the counts. Baseline, in the same run and on
+the same rows: a plain ``SELECT village_id, satisfaction, count(*) ... GROUP BY``.
+
+Run: .venv/bin/python benchmarks/results_bench.py [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SURVEY_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-instance-"))
+
+from survey_app import create_app  # noqa: E402
+from survey_app.db import get_db  # noqa: E402
+from survey_app.migrate import upgrade  # noqa: E402
+from survey_app.models import Questionnaire, Response, Unit  # noqa: E402
+from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires  # noqa: E402
+from survey_app.services.importing import import_file  # noqa: E402
+from survey_app.services.results import compute  # noqa: E402
+
+SEED = ROOT / "tests" / "fixtures" / "seed_000_d78a732831ec7d8e.txt"
+PG = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+OPTIONS = ["非常满意", "满意", "一般", "不满意", "非常不满意", "不了解"]
+WEIGHTS = [0.55, 0.41, 0.02, 0.01, 0.005, 0.005]
+
+
+def _median(fn, repeat: int = 5) -> float:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def run(url: str, rows: int) -> dict[str, float]:
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    upgrade(app)
+    db = get_db(app)
+    session = db.session()
+    import_file(session, SEED.read_bytes(), SEED.name, actor="bench", year=2024)
+    unit = session.scalar(select(Unit))
+    ensure_demo_villages(session, unit)
+    questionnaire, _ = publish_demo_questionnaires(session, unit)[0]
+    session.commit()
+    q_id, v_id = questionnaire.id, questionnaire.current_version.id
+    villages = [v.id for v in unit.villages]
+    session.close()
+    rng = random.Random(1)
+    start_day = dt.datetime(2024, 11, 1, tzinfo=dt.UTC)
+    load_start = time.perf_counter()
+    chunk = 50_000
+    with db.engine.begin() as conn:
+        for base in range(0, rows, chunk):
+            answers = rng.choices(OPTIONS, WEIGHTS, k=min(chunk, rows - base))
+            conn.execute(insert(Response), [
+                {"questionnaire_id": q_id, "version_id": v_id, "village_id": villages[(base + i) % 34],
+                 "channel": "poster", "submission_key": f"bench-{base + i}", "receipt": f"B{base + i:09d}",
+                 "satisfaction": a, "answers": {}, "comment": "", "simulated": False, "network_hash": "",
+                 "device_hash": "", "entered_by": "", "form_no": "",
+                 "submitted_at": start_day + dt.timedelta(seconds=(base + i) * 2)}
+                for i, a in enumerate(answers)])
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE responses"))  # fresh statistics, as autovacuum would after a load
+    load = time.perf_counter() - load_start
+    baseline_sql = text("SELECT village_id, satisfaction, count(*) FROM responses WHERE questionnaire_id = :q "
+                        "GROUP BY village_id, satisfaction")
+
+    def baseline() -> None:
+        with db.engine.connect() as conn:
+            conn.execute(baseline_sql, {"q": q_id}).all()
+
+    def service() -> None:
+        s = db.session()
+        result = compute(s, s.get(Questionnaire, q_id))
+        assert result.total == rows
+        s.close()
+
+    baseline()
+    service()
+    out = {"load": load, "baseline": _median(baseline), "service": _median(service)}
+    db.engine.dispose()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        results["SQLite"] = run(f"sqlite:///{folder}/bench.sqlite3", args.rows)
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        results["PostgreSQL"] = run(f"{PG}?options=-csearch_path%3D{schema}", args.rows)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    print("# results benchmark\n")
+    print(f"{args.rows:,} stored responses for one indicator over 34 villages (plus the demo's other rows).\n")
+    print("| database | baseline: plain `SELECT … count(*) … GROUP BY` | results service (all figures) | ratio | "
+          "bulk load of the rows |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(f"| {name} | {r['baseline'] * 1e3:.0f} ms | {r['service'] * 1e3:.0f} ms | "
+              f"{r['service'] / r['baseline']:.2f} | {r['load']:.0f} s |")
+
+
+if __name__ == "__main__":
+    main()
