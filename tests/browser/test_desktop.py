@@ -1,0 +1,44 @@
+"""Desktop pages in a real browser: the results page of an indicator, read by an auditor."""
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from survey_app.db import get_db
+from survey_app.models import Questionnaire
+
+SHOTS = os.environ.get("SURVEY_SCREENSHOTS")
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+
+
+def _login(page, base, username):
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "correct horse battery")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+
+
+@pytest.mark.browser
+def test_results_page_for_an_auditor(browser, live_server, tmp_path):
+    app, base = live_server
+    session = get_db(app).session()
+    q = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村干部工资")
+    session.close()
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    _login(page, base, "auditor")
+    page.goto(f"{base}/questionnaires/{q.id}/results")
+    text = page.locator("main").inner_text()
+    assert "97.3%" in text and "达标（有统计支持）" in text and "总体 197 人" in text
+    assert "exact_hypergeometric 95% 单侧下限 95.9%" in text
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator("text=写回指标").count() == 0  # an auditor changes nothing
+    bars = page.locator("svg.chart").first.locator("rect").count()
+    assert bars == 9
+    target = Path(SHOTS) / "results.png" if SHOTS else tmp_path / "results.png"
+    page.screenshot(path=str(target), full_page=False)
+    assert target.stat().st_size > 30_000
+    context.close()
