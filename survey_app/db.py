@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, abort, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -113,3 +113,11 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().session()
     return g.db_session
+
+
+def get_or_404(model: type[Any], ident: int) -> Any:
+    """The row with primary key ``ident``, or a 404 page."""
+    obj = get_session().get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj

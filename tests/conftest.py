@@ -8,6 +8,7 @@ PostgreSQL the whole run lives in a schema of its own, dropped at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
@@ -39,6 +40,21 @@ def pg_url_with_schema(base: str, schema: str) -> str:
     return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
+@contextlib.contextmanager
+def pg_schema(base: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema for the duration; yields a URL whose search_path is that schema."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield pg_url_with_schema(base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_base_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL", "")
@@ -53,25 +69,15 @@ def database_url(request, tmp_path_factory, pg_base_url) -> Iterator[str]:
     from survey_app import create_app
     from survey_app.migrate import upgrade
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        schema = None
-    else:
-        schema = f"survey_test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(pg_base_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = pg_url_with_schema(pg_base_url, schema)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
-    upgrade(app)
-    app.extensions["survey_db"].engine.dispose()
-    yield url
-    if schema is not None:
-        admin = create_engine(pg_base_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        else:
+            url = stack.enter_context(pg_schema(pg_base_url, "survey_test"))
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test"})
+        upgrade(app)
+        app.extensions["survey_db"].engine.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -5,34 +5,33 @@ of their own (a fresh SQLite file, or a fresh PostgreSQL schema) instead of the
 rolled-back test transaction.
 """
 
+import contextlib
 import re
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from survey_app import create_app
 from survey_app.db import get_db
 from survey_app.migrate import upgrade
 from survey_app.models import Link, LinkKind, Response, Unit
-from tests.conftest import SEED, pg_url_with_schema
+from tests.conftest import SEED, pg_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def live_app(request, tmp_path, pg_base_url):
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    else:
-        if not pg_base_url:
-            pytest.skip("TEST_DATABASE_URL not set: the PostgreSQL race test runs in CI")
-        schema = f"race_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(pg_base_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = pg_url_with_schema(pg_base_url, schema)
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+        else:
+            if not pg_base_url:
+                pytest.skip("TEST_DATABASE_URL not set: the PostgreSQL race test runs in CI")
+            url = stack.enter_context(pg_schema(pg_base_url, "race"))
+        yield from _live_app(url, tmp_path)
+
+
+def _live_app(url, tmp_path):
     app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "race", "RATELIMIT_ENABLED": False,
                       "UPLOAD_FOLDER": str(tmp_path)})
     upgrade(app)
@@ -48,11 +47,6 @@ def live_app(request, tmp_path, pg_base_url):
     session.close()
     yield app
     get_db(app).engine.dispose()
-    if schema:
-        admin = create_engine(pg_base_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _token(client, link_token):

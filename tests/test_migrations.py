@@ -1,18 +1,16 @@
 """Every schema change is a migration: upgrade an empty database, compare with the models."""
 
-import uuid
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
 from survey_app import models  # noqa: F401
 from survey_app.db import Base
 from survey_app.migrate import alembic_config
-from tests.conftest import pg_url_with_schema
+from tests.conftest import pg_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -24,16 +22,10 @@ def empty_engine(request, tmp_path, pg_base_url):
         return
     if not pg_base_url:
         pytest.skip("TEST_DATABASE_URL not set: PostgreSQL migration test runs in CI")
-    schema = f"mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(pg_url_with_schema(pg_base_url, schema))
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with pg_schema(pg_base_url, "mig") as url:
+        engine = create_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def test_upgrade_empty_database_matches_models(empty_engine):

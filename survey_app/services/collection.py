@@ -147,6 +147,18 @@ def card_response(session: Session, link: Link) -> Response | None:
     return session.scalar(select(Response).where(Response.card_id == link.id))
 
 
+def _already_stored(session: Session, submission_key: str, card: Link | None) -> Response | None:
+    """The response already stored for this form; :class:`CardUsed` if another form used the card."""
+    existing = find_by_key(session, submission_key)
+    if existing is not None:
+        return existing
+    if card is not None:
+        used = card_response(session, card)
+        if used is not None:
+            raise CardUsed(used.submitted_at)
+    return None
+
+
 def submit(
     session: Session,
     *,
@@ -174,13 +186,9 @@ def submit(
     """
     card = link if link is not None and link.kind == LinkKind.CARD else None
     if not prechecked:
-        existing = find_by_key(session, submission_key)
+        existing = _already_stored(session, submission_key, card)
         if existing is not None:
             return existing, False
-        if card is not None:
-            used = card_response(session, card)
-            if used is not None:
-                raise CardUsed(used.submitted_at)
     now = utcnow()
     response = Response(
         questionnaire_id=version.questionnaire_id,
@@ -214,13 +222,9 @@ def submit(
         # lost a race: the same form was stored by a parallel request, or the card was used
         if prechecked:
             session.rollback()
-        existing = find_by_key(session, submission_key)
+        existing = _already_stored(session, submission_key, card)
         if existing is not None:
             return existing, False
-        if card is not None:
-            used = card_response(session, card)
-            if used is not None:
-                raise CardUsed(used.submitted_at) from None
         raise
     if card is not None:
         card.used_at = now

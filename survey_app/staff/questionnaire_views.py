@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from analysis import proportion_interval, verdict
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_session
+from survey_app.db import get_or_404, get_session
 from survey_app.models import (
     Channel,
     Indicator,
@@ -52,13 +52,6 @@ from survey_app.staff import bp
 from survey_app.staff.forms import CardsForm, PaperForm, QuestionnaireForm, SimpleForm
 
 
-def _get(model, ident: int):  # type: ignore[no-untyped-def]
-    obj = get_session().get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj
-
-
 def base_url() -> str:
     return current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
 
@@ -75,7 +68,7 @@ def _actor() -> str:
 def generate_questionnaire(indicator_id: int):  # type: ignore[no-untyped-def]
     """Generate the questionnaire draft for one satisfaction indicator."""
     session = get_session()
-    indicator = _get(Indicator, indicator_id)
+    indicator = get_or_404(Indicator, indicator_id)
     try:
         questionnaire, created = ensure_questionnaire(session, indicator, actor=_actor())
         session.commit()
@@ -92,7 +85,7 @@ def generate_questionnaire(indicator_id: int):  # type: ignore[no-untyped-def]
 def generate_project_questionnaires(project_id: int):  # type: ignore[no-untyped-def]
     """Generate drafts for all satisfaction indicators of a project."""
     session = get_session()
-    project = _get(Project, project_id)
+    project = get_or_404(Project, project_id)
     created, existing = generate_for(session, list(project.indicators), actor=_actor())
     session.commit()
     flash(f"新生成问卷 {created} 份，已有 {existing} 份。", "success")
@@ -104,7 +97,7 @@ def generate_project_questionnaires(project_id: int):  # type: ignore[no-untyped
 def generate_unit_questionnaires(unit_id: int):  # type: ignore[no-untyped-def]
     """Generate drafts for all satisfaction indicators of a unit."""
     session = get_session()
-    unit = _get(Unit, unit_id)
+    unit = get_or_404(Unit, unit_id)
     indicators = [i for p in unit.projects for i in p.indicators]
     created, existing = generate_for(session, indicators, actor=_actor())
     session.commit()
@@ -140,7 +133,7 @@ def edit_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
     from survey_app.services.questionnaires import update_draft
 
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     draft = questionnaire.draft
     form = QuestionnaireForm()
     if request.method == "GET":
@@ -171,7 +164,7 @@ def edit_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
 @role_required(*ALL_ROLES)
 def preview_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """The draft exactly as a phone shows it (?version=N for a published version)."""
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     number = request.args.get("version", type=int)
     if number is not None:
         version = next((v for v in questionnaire.versions if v.number == number), None)
@@ -186,7 +179,7 @@ def preview_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def
 def publish_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Freeze the draft as the next version and open the questionnaire."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
     try:
@@ -205,7 +198,7 @@ def publish_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def
 def questionnaire_status(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Close a questionnaire or reopen it."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
     target = request.form.get("status")
@@ -244,7 +237,7 @@ def _card_stats(session, questionnaire: Questionnaire) -> dict[int | None, Count
 def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Posters and card sheets per village, with a proposed number of cards."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     villages = _units_villages(questionnaire)
     form = CardsForm(village_choices=villages)
     plan = plan_error = None
@@ -288,7 +281,7 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
 def void(link_id: int):  # type: ignore[no-untyped-def]
     """Void an unused card or a poster link."""
     session = get_session()
-    link = _get(Link, link_id)
+    link = get_or_404(Link, link_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
     try:
@@ -316,7 +309,7 @@ def _print_context(questionnaire: Questionnaire, village_id: int | None):  # typ
 @role_required(*EDITORS)
 def print_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """A4 posters, one per village (large QR, project, village, short instructions)."""
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     return _render_posters(questionnaire, request.args.get("village", type=int))
 
 
@@ -333,7 +326,7 @@ def _render_posters(questionnaire: Questionnaire, village_id: int | None) -> str
 @role_required(*EDITORS)
 def print_cards(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """A4 sheets of unused single-use cards, 8 per page with cut marks."""
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     return _render_cards(questionnaire, request.args.get("village", type=int))
 
 
@@ -351,7 +344,7 @@ def _render_cards(questionnaire: Questionnaire, village_id: int | None) -> str:
 @role_required(*EDITORS)
 def bundle(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Everything for one questionnaire in one ZIP: posters, card sheets per village, link list."""
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     files: dict[str, str | bytes] = {"海报.html": _render_posters(questionnaire, None)}
     for village in _units_villages(questionnaire):
         if any(link.kind == LinkKind.CARD and link.village_id == village.id for link in questionnaire.links):
@@ -376,7 +369,7 @@ def bundle(questionnaire_id: int):  # type: ignore[no-untyped-def]
 def paper_entry(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Fast keyboard entry of paper questionnaires and interviews."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     version = questionnaire.current_version
     if version is None:
         flash("问卷还没有发布。", "error")
@@ -437,7 +430,7 @@ def _store_paper(session, questionnaire: Questionnaire, answers: Answers, form: 
 def resolve_paper(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Settle a double-entry mismatch with the answers read again off the paper."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     version = questionnaire.current_version
     if version is None or not SimpleForm().validate_on_submit():
         abort(400)
@@ -467,7 +460,7 @@ def resolve_paper(questionnaire_id: int):  # type: ignore[no-untyped-def]
 def progress(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Per village: cards issued/used, responses by channel, the live rate, last response."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     rows = session.execute(
         select(Response.village_id, Response.channel, Response.satisfaction, func.count(Response.id),
                func.max(Response.submitted_at))

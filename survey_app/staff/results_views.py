@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_session
+from survey_app.db import get_or_404, get_session
 from survey_app.models import Exclusion, Indicator, Measurement, Project, Questionnaire, Response, Unit
 from survey_app.services.results import (
     ExclusionError,
@@ -34,13 +34,6 @@ from survey_app.staff import bp
 from survey_app.staff.forms import SimpleForm
 
 
-def _get(model, ident: int):  # type: ignore[no-untyped-def]
-    obj = get_session().get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj
-
-
 @bp.route("/results")
 @role_required(*ALL_ROLES)
 def results():  # type: ignore[no-untyped-def]
@@ -56,7 +49,7 @@ def results():  # type: ignore[no-untyped-def]
 def result_detail(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """One indicator's figures, per village, trend, exclusions and write-back history."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     show_simulated = request.args.get("simulated") == "1"
     result = compute(session, questionnaire, simulated=show_simulated)
     history = session.scalars(select(Measurement).where(Measurement.indicator_id == questionnaire.indicator_id)
@@ -71,7 +64,7 @@ def result_detail(questionnaire_id: int):  # type: ignore[no-untyped-def]
 def add_exclusion(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Exclude one response (by its receipt code) with a reason."""
     session = get_session()
-    questionnaire = _get(Questionnaire, questionnaire_id)
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
     receipt = request.form.get("receipt", "").strip().upper()
@@ -96,7 +89,7 @@ def add_exclusion(questionnaire_id: int):  # type: ignore[no-untyped-def]
 def revert(exclusion_id: int):  # type: ignore[no-untyped-def]
     """Count an excluded response again, with a reason."""
     session = get_session()
-    record = _get(Exclusion, exclusion_id)
+    record = get_or_404(Exclusion, exclusion_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
     response = session.get(Response, record.response_id)
@@ -116,7 +109,7 @@ def revert(exclusion_id: int):  # type: ignore[no-untyped-def]
 def writeback_indicator(indicator_id: int):  # type: ignore[no-untyped-def]
     """写回指标: store the current result on the indicator as a new dated record."""
     session = get_session()
-    indicator = _get(Indicator, indicator_id)
+    indicator = get_or_404(Indicator, indicator_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
     try:
@@ -151,7 +144,7 @@ def _decimal(text: str | None, what: str) -> Decimal | None:
 def self_evaluation(project_id: int):  # type: ignore[no-untyped-def]
     """The 绩效自评表 of a project, with the staff entries and the export links."""
     session = get_session()
-    project = _get(Project, project_id)
+    project = get_or_404(Project, project_id)
     entry, actuals = evaluation_entries(session, project)
     return render_template("staff/self_evaluation.html", project=project, table=build_table(session, project),
                            entry=entry, actuals=actuals, weights={**DEFAULT_WEIGHTS, **(entry.weights or {})},
@@ -163,7 +156,7 @@ def self_evaluation(project_id: int):  # type: ignore[no-untyped-def]
 def save_self_evaluation(project_id: int):  # type: ignore[no-untyped-def]
     """Store the executed amount, weights and other rows' actual values (all or nothing)."""
     session = get_session()
-    project = _get(Project, project_id)
+    project = get_or_404(Project, project_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
     try:
@@ -208,7 +201,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @role_required(*ALL_ROLES)
 def self_evaluation_xlsx(project_id: int):  # type: ignore[no-untyped-def]
     """The project's self-evaluation table as .xlsx."""
-    project = _get(Project, project_id)
+    project = get_or_404(Project, project_id)
     data = export_xlsx([build_table(get_session(), project)])
     return _download(data, f"{project.name}绩效自评表.xlsx", XLSX)
 
@@ -217,7 +210,7 @@ def self_evaluation_xlsx(project_id: int):  # type: ignore[no-untyped-def]
 @role_required(*ALL_ROLES)
 def self_evaluation_docx(project_id: int):  # type: ignore[no-untyped-def]
     """The project's self-evaluation table as .docx."""
-    project = _get(Project, project_id)
+    project = get_or_404(Project, project_id)
     data = export_docx(build_table(get_session(), project))
     return _download(data, f"{project.name}绩效自评表.docx", DOCX)
 
@@ -227,6 +220,6 @@ def self_evaluation_docx(project_id: int):  # type: ignore[no-untyped-def]
 def unit_self_evaluation_xlsx(unit_id: int):  # type: ignore[no-untyped-def]
     """A whole-unit workbook, one sheet per project."""
     session = get_session()
-    unit = _get(Unit, unit_id)
+    unit = get_or_404(Unit, unit_id)
     data = export_xlsx([build_table(session, p) for p in unit.projects])
     return _download(data, f"{unit.name}绩效自评表.xlsx", XLSX)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_session
+from survey_app.db import get_or_404, get_session
 from survey_app.models import AuditEvent, Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
 from survey_app.services.accounts import AccountError, create_user, update_user
@@ -28,14 +28,6 @@ from survey_app.staff.forms import (
     VillageForm,
     VillageImportForm,
 )
-
-
-def _get_or_404(model, ident: int):  # type: ignore[no-untyped-def]
-    obj = get_session().get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj
-
 
 # -- projects and indicators -------------------------------------------------
 
@@ -57,7 +49,7 @@ def projects():  # type: ignore[no-untyped-def]
 @role_required(*ALL_ROLES)
 def project(project_id: int):  # type: ignore[no-untyped-def]
     """One project's target table, laid out by level, satisfaction rows marked."""
-    item = _get_or_404(Project, project_id)
+    item = get_or_404(Project, project_id)
     forms = {i.id: _indicator_form(i) for i in item.indicators if i.is_satisfaction}
     questionnaire_ids = set(get_session().scalars(
         select(Questionnaire.indicator_id).where(Questionnaire.indicator_id.in_(list(forms)))
@@ -83,7 +75,7 @@ def _indicator_form(indicator: Indicator) -> IndicatorForm:
 def update_indicator(indicator_id: int):  # type: ignore[no-untyped-def]
     """Confirm or correct a satisfaction indicator's respondent group and population."""
     session = get_session()
-    indicator = _get_or_404(Indicator, indicator_id)
+    indicator = get_or_404(Indicator, indicator_id)
     if not indicator.is_satisfaction:
         abort(400)
     form = IndicatorForm(prefix=f"i{indicator.id}")
@@ -210,7 +202,7 @@ def _unit_from_request() -> Unit | None:
     session = get_session()
     unit_id = request.args.get("unit", type=int)
     if unit_id is not None:
-        return _get_or_404(Unit, unit_id)
+        return get_or_404(Unit, unit_id)
     return session.scalar(select(Unit).order_by(Unit.code).limit(1))
 
 
@@ -228,7 +220,7 @@ def villages():  # type: ignore[no-untyped-def]
 @role_required(*EDITORS)
 def new_village(unit_id: int):  # type: ignore[no-untyped-def]
     """Add one village."""
-    unit = _get_or_404(Unit, unit_id)
+    unit = get_or_404(Unit, unit_id)
     return _village_form(unit, None)
 
 
@@ -236,7 +228,7 @@ def new_village(unit_id: int):  # type: ignore[no-untyped-def]
 @role_required(*EDITORS)
 def edit_village(village_id: int):  # type: ignore[no-untyped-def]
     """Change a village's name, code or populations."""
-    village = _get_or_404(Village, village_id)
+    village = get_or_404(Village, village_id)
     return _village_form(village.unit, village)
 
 
@@ -269,7 +261,7 @@ def _village_form(unit: Unit, village: Village | None):  # type: ignore[no-untyp
 @role_required(*EDITORS)
 def import_village_list(unit_id: int):  # type: ignore[no-untyped-def]
     """Add or update villages from a pasted list (all or nothing)."""
-    unit = _get_or_404(Unit, unit_id)
+    unit = get_or_404(Unit, unit_id)
     form = VillageImportForm()
     if form.validate_on_submit():
         session = get_session()
@@ -320,7 +312,7 @@ def users():  # type: ignore[no-untyped-def]
 def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     """Change an account's role, active flag or password."""
     session = get_session()
-    account = _get_or_404(User, user_id)
+    account = get_or_404(User, user_id)
     form = UserEditForm(prefix=f"u{account.id}")
     if not form.validate_on_submit():
         abort(400)
