@@ -12,10 +12,12 @@ from survey_app.models.budget import (
 )
 from survey_app.models.results import Exclusion, IndicatorActual, Measurement, SelfEvaluation
 from survey_app.models.survey import (
+    ChainHead,
     Channel,
     Link,
     LinkKind,
     PaperEntry,
+    PublishedHead,
     Questionnaire,
     QuestionnaireStatus,
     QuestionnaireVersion,
@@ -23,6 +25,8 @@ from survey_app.models.survey import (
 )
 
 __all__ = [
+    "ChainHead",
+    "PublishedHead",
     "Exclusion",
     "IndicatorActual",
     "Measurement",

@@ -126,6 +126,7 @@ class Response(Base):
     __tablename__ = "responses"
     __table_args__ = (
         Index("ix_responses_questionnaire_village", "questionnaire_id", "village_id"),
+        UniqueConstraint("chain_key", "chain_seq"),
         CheckConstraint("(channel = 'card') = (card_id IS NOT NULL)", name="card_channel_has_card"),
     )
 
@@ -157,6 +158,11 @@ class Response(Base):
     form_no: Mapped[str] = mapped_column(String(32), default="")
     #: demo data: labelled and kept out of every real figure
     simulated: Mapped[bool] = mapped_column(default=False)
+    #: tamper evidence (analysis.chain): which chain, position in it, previous and own hash
+    chain_key: Mapped[str] = mapped_column(String(64))
+    chain_seq: Mapped[int]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
     version: Mapped[QuestionnaireVersion] = relationship()
     village: Mapped[Village | None] = relationship()
@@ -186,3 +192,34 @@ class PaperEntry(Base):
 
     def __repr__(self) -> str:
         return f"<PaperEntry {self.id} q{self.questionnaire_id} form {self.form_no} by {self.entered_by}>"
+
+
+class ChainHead(Base):
+    """The current end of one response chain; the row lock on it orders that chain's appends."""
+
+    __tablename__ = "chain_heads"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return f"<ChainHead {self.key} #{self.seq}>"
+
+
+class PublishedHead(Base):
+    """A head handed out (printed, sent) at some moment; every later state must extend it."""
+
+    __tablename__ = "published_heads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    root: Mapped[str] = mapped_column(String(64), unique=True)
+    #: {chain_key: [seq, hash]}
+    chains: Mapped[dict[str, Any]]
+    responses: Mapped[int]
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    def __repr__(self) -> str:
+        return f"<PublishedHead {self.id} {self.root[:12]}>"

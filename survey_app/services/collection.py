@@ -37,7 +37,7 @@ from survey_app.models import (
     Response,
     Village,
 )
-from survey_app.services import audit_log
+from survey_app.services import audit_log, integrity
 from survey_app.services.questionnaires import MAX_COMMENT
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -212,10 +212,12 @@ def submit(
     )
     try:
         if prechecked:
+            integrity.append(session, response)
             session.add(response)
             session.flush()
         else:
             with session.begin_nested():
+                integrity.append(session, response)
                 session.add(response)
                 session.flush()
     except IntegrityError:

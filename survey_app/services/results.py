@@ -96,6 +96,8 @@ class IndicatorResult:
     score: Any = None
     villages: list[VillageResult] = field(default_factory=list)
     trend: list[dict[str, Any]] = field(default_factory=list)
+    #: (population_h, n_h, successes_h) per village when the design is stratified
+    strata: list[tuple[int, int, int]] | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -139,6 +141,7 @@ class IndicatorResult:
                 "verdict": v.verdict, "label": v.label, "bound": v.lower, "upper_bound": v.upper,
                 "method": v.method, "confidence": v.confidence, "more_needed": v.more_needed, "note": v.note},
             "villages": [vars(row) for row in self.villages],
+            "strata": self.strata,
             "trend": self.trend,
             "notes": self.notes,
         }
@@ -291,6 +294,7 @@ def _rate(result: IndicatorResult, per_village: dict[int | None, Counter[str]],
     elif result.design == "stratified":
         strata = _strata(per_village, village_pops)
         assert strata is not None
+        result.strata = strata
         try:
             iv = stratified_interval(strata, method="wilson", confidence=CONFIDENCE)
         except IntervalUndefined:

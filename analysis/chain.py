@@ -1,0 +1,176 @@
+"""Tamper-evident response records: hash chains and their heads.
+
+Responses form many short chains, one per QR link (and one per questionnaire
+for paper entry), so that submissions through different links never wait for
+each other. Row k of a chain stores ``prev_hash`` (row k−1's hash, or 64 zeros)
+and ``row_hash = sha256(prev_hash + "\\n" + canonical JSON of the record)``.
+The **head** of the whole log is the list of (chain, position, hash) with its
+**root** ``sha256`` over the sorted lines ``chain:position:hash``. A published
+head is extended by every later honest state: each published chain position
+must still hold the same hash.
+
+The server and the offline verifier both use these functions, so a record
+hashes the same whether it comes from the database or from an export.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+#: the fields of a response that the hash covers, with their types
+RECORD_FIELDS: dict[str, type] = {
+    "receipt": str,
+    "questionnaire_id": int,
+    "version_id": int,
+    "link_id": int,
+    "card_id": int,
+    "village_id": int,
+    "channel": str,
+    "satisfaction": str,
+    "answers": dict,
+    "comment": str,
+    "submitted_at": str,
+    "network_hash": str,
+    "device_hash": str,
+    "entered_by": str,
+    "form_no": str,
+    "simulated": bool,
+    "chain_key": str,
+    "chain_seq": int,
+}
+
+
+def timestamp(value: dt.datetime | str) -> str:
+    """UTC ISO 8601 with microseconds; naive datetimes are UTC (SQLite returns them naive)."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical record: exactly the hashed fields, typed, from DB values or export strings."""
+    out: dict[str, Any] = {}
+    for name, kind in RECORD_FIELDS.items():
+        value = record.get(name)
+        if isinstance(value, str) and kind is not str:
+            if value == "":
+                value = None
+            elif kind is int:
+                value = int(value)
+            elif kind is bool:
+                value = value.lower() in ("1", "true", "t", "yes")
+            elif kind is dict:
+                value = json.loads(value)
+        if name == "submitted_at" and value is not None:
+            value = timestamp(value)
+        if kind is str and value is not None and not isinstance(value, str):
+            value = str(getattr(value, "value", value))
+        if kind is bool and value is not None:
+            value = bool(value)
+        out[name] = value
+    return out
+
+
+def canonical(record: Mapping[str, Any]) -> bytes:
+    return json.dumps(normalize(record), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def row_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(record)).hexdigest()
+
+
+def root(heads: Mapping[str, tuple[int, str] | list[Any]]) -> str:
+    """The root hash of a head: sha256 over the sorted lines ``chain:position:hash``."""
+    lines = "\n".join(f"{key}:{int(pos)}:{h}" for key, (pos, h) in sorted(heads.items()))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of a verification, located by chain and position (and row id/receipt when known)."""
+
+    kind: str  # altered | deleted | inserted | reordered | truncated | not_extended | missing_chain
+    chain_key: str
+    seq: int | None
+    row_id: Any
+    receipt: str | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"{self.chain_key}#{self.seq}" if self.seq is not None else self.chain_key
+        row = f" row {self.row_id}" if self.row_id is not None else ""
+        receipt = f" receipt {self.receipt}" if self.receipt else ""
+        return f"[{self.kind}] {where}{row}{receipt}: {self.detail}"
+
+
+def verify_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Problem], dict[str, tuple[int, str]]]:
+    """Check every chain in ``rows`` (dicts with the record fields plus prev_hash, row_hash, id).
+
+    Returns the problems found and the head the rows actually form.
+    """
+    chains: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        chains[str(row["chain_key"])].append(row)
+    problems: list[Problem] = []
+    heads: dict[str, tuple[int, str]] = {}
+    for key, items in chains.items():
+        items.sort(key=lambda r: (int(r["chain_seq"]), str(r.get("id", ""))))
+        expected_prev, expected_seq = GENESIS, 1
+        seen: set[int] = set()
+        for row in items:
+            seq = int(row["chain_seq"])
+            rid, receipt = row.get("id"), row.get("receipt")
+            if seq in seen:
+                problems.append(Problem("inserted", key, seq, rid, receipt, "a second row claims this position"))
+                continue
+            seen.add(seq)
+            actual = row_hash(str(row["prev_hash"]), row)
+            if actual != row["row_hash"]:
+                problems.append(Problem("altered", key, seq, rid, receipt,
+                                        "the row's content does not match its hash (changed after it was stored)"))
+            if seq > expected_seq:
+                problems.append(Problem("deleted", key, seq, rid, receipt,
+                                        f"positions {expected_seq}–{seq - 1} are missing"))
+            elif seq < expected_seq:
+                problems.append(Problem("reordered", key, seq, rid, receipt, "position out of order"))
+            if row["prev_hash"] != expected_prev and seq == expected_seq:
+                problems.append(Problem("reordered", key, seq, rid, receipt,
+                                        "does not link to the row before it (inserted, swapped or reordered)"))
+            expected_prev, expected_seq = str(row["row_hash"]), seq + 1
+        last = items[-1]
+        heads[key] = (int(last["chain_seq"]), str(last["row_hash"]))
+    return problems, heads
+
+
+def check_extends(
+    rows_by_position: Mapping[tuple[str, int], Mapping[str, Any]],
+    published: Mapping[str, tuple[int, str] | list[Any]],
+    current: Mapping[str, tuple[int, str]],
+) -> list[Problem]:
+    """Does the current state extend a published head? Every published position must be intact."""
+    problems = []
+    for key, (pos, expected) in sorted(published.items()):
+        pos = int(pos)
+        if key not in current:
+            problems.append(Problem("missing_chain", key, pos, None, None, "the chain has disappeared"))
+            continue
+        if current[key][0] < pos:
+            problems.append(Problem("truncated", key, pos, None, None,
+                                    f"the chain now ends at position {current[key][0]}, the published head had {pos}"))
+            continue
+        row = rows_by_position.get((key, pos))
+        if row is None or row["row_hash"] != expected:
+            problems.append(Problem("not_extended", key, pos, row.get("id") if row else None,
+                                    row.get("receipt") if row else None,
+                                    "the published hash is no longer at this position"))
+    return problems

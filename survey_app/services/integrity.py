@@ -1,0 +1,212 @@
+"""Tamper evidence: append responses to their chain, publish heads, verify, export audit bundles.
+
+See :mod:`analysis.chain` for the hashing. Appending locks only the chain's own
+head row (``UPDATE chain_heads ... RETURNING``), so submissions through
+different QR links never wait for each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+import analysis
+from analysis.chain import GENESIS, RECORD_FIELDS, Problem, check_extends, root, row_hash, timestamp, verify_rows
+from survey_app import __version__
+from survey_app.models import (
+    AuditEvent,
+    ChainHead,
+    Exclusion,
+    Link,
+    PublishedHead,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+)
+from survey_app.services import audit_log
+
+EXPORT_FIELDS = ["id", *RECORD_FIELDS, "prev_hash", "row_hash"]
+
+
+def chain_key(response: Response) -> str:
+    if response.simulated:
+        return f"q{response.questionnaire_id}:sim"
+    if response.link_id is not None:
+        return f"q{response.questionnaire_id}:l{response.link_id}"
+    return f"q{response.questionnaire_id}:{getattr(response.channel, 'value', response.channel)}"
+
+
+def record_of(response: Response) -> dict[str, Any]:
+    return {name: getattr(response, name) for name in RECORD_FIELDS}
+
+
+def append(session: Session, response: Response) -> None:
+    """Give ``response`` its chain position and hashes (same transaction as the INSERT)."""
+    key = chain_key(response)
+    advance = update(ChainHead).where(ChainHead.key == key).values(seq=ChainHead.seq + 1).returning(
+        ChainHead.seq, ChainHead.hash)
+    row = session.execute(advance).first()
+    if row is None:
+        dialect = session.get_bind().dialect.name
+        module = postgresql if dialect == "postgresql" else sqlite
+        session.execute(module.insert(ChainHead).values(key=key, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        row = session.execute(advance).one()
+    seq, prev = row
+    response.chain_key, response.chain_seq, response.prev_hash = key, seq, prev
+    response.row_hash = row_hash(prev, record_of(response))
+    session.execute(update(ChainHead).where(ChainHead.key == key).values(hash=response.row_hash))
+
+
+def current_head(session: Session, *, include_simulated: bool = False) -> dict[str, tuple[int, str]]:
+    heads = {h.key: (h.seq, h.hash) for h in session.scalars(select(ChainHead)) if h.seq > 0}
+    if not include_simulated:
+        heads = {k: v for k, v in heads.items() if not k.endswith(":sim")}
+    return heads
+
+
+def publish_head(session: Session, *, actor: str, note: str = "") -> PublishedHead:
+    """Record the current head so that every later state can be checked against it."""
+    heads = current_head(session)
+    digest = root(heads)
+    existing = session.scalar(select(PublishedHead).where(PublishedHead.root == digest))
+    if existing is not None:
+        return existing
+    published = PublishedHead(root=digest, chains={k: list(v) for k, v in heads.items()},
+                              responses=sum(seq for seq, _ in heads.values()), published_by=actor, note=note)
+    session.add(published)
+    session.flush()
+    audit_log.record(session, actor=actor, action="publish_head", obj=published, root=digest,
+                     responses=published.responses)
+    return published
+
+
+def _rows(session: Session) -> list[dict[str, Any]]:
+    query = select(*(getattr(Response, f) for f in EXPORT_FIELDS)).order_by(Response.chain_key, Response.chain_seq)
+    out = []
+    for row in session.execute(query):
+        item = dict(zip(EXPORT_FIELDS, row, strict=True))
+        item["channel"] = getattr(item["channel"], "value", item["channel"])
+        item["submitted_at"] = timestamp(item["submitted_at"])
+        out.append(item)
+    return out
+
+
+def verify_database(session: Session, *, head: str | None = None) -> list[Problem]:
+    """Check the live database against the chains, the chain heads and every published head.
+
+    ``head`` (a root hash) must be a published head: the database must extend it.
+    """
+    rows = _rows(session)
+    problems, actual = verify_rows(rows)
+    stored = {h.key: (h.seq, h.hash) for h in session.scalars(select(ChainHead)) if h.seq > 0}
+    for key, (seq, digest) in sorted(stored.items()):
+        found = actual.get(key)
+        if found is None:
+            problems.append(Problem("truncated", key, seq, None, None, f"all {seq} rows of this chain are gone"))
+        elif found[0] < seq:
+            problems.append(Problem("truncated", key, found[0] + 1, None, None,
+                                    f"the chain ends at position {found[0]}, its head says {seq}: rows were deleted"))
+        elif found[0] > seq:
+            extra = next(r for r in rows if r["chain_key"] == key and r["chain_seq"] == seq + 1)
+            problems.append(Problem("inserted", key, seq + 1, extra["id"], extra["receipt"],
+                                    "rows beyond the chain head were added outside the application"))
+        elif found[1] != digest:
+            problems.append(Problem("altered", key, seq, None, None, "the last row does not match the chain head"))
+    for key in sorted(set(actual) - set(stored)):
+        first = next(r for r in rows if r["chain_key"] == key)
+        problems.append(Problem("inserted", key, first["chain_seq"], first["id"], first["receipt"],
+                                "a chain the application never started"))
+    by_position = {(r["chain_key"], r["chain_seq"]): r for r in rows}
+    published = list(session.scalars(select(PublishedHead).order_by(PublishedHead.id)))
+    if head is not None:
+        match = [p for p in published if p.root == head]
+        if not match:
+            problems.append(Problem("not_extended", "*", None, None, None,
+                                    f"head {head} is not among the published heads of this database"))
+        published = match
+    for p in published:
+        if root({k: tuple(v) for k, v in p.chains.items()}) != p.root:
+            problems.append(Problem("altered", "*", None, p.id, None, f"published head {p.root[:12]} was changed"))
+        problems.extend(check_extends(by_position, p.chains, actual))
+    return problems
+
+
+def receipt_status(session: Session, receipt: str) -> dict[str, Any] | None:
+    """Position and hash of a receipt's response (not the answers), for the public check page."""
+    response = session.scalar(select(Response).where(Response.receipt == receipt.strip().upper()))
+    if response is None or response.simulated:
+        return None
+    return {"receipt": response.receipt, "chain_key": response.chain_key, "chain_seq": response.chain_seq,
+            "row_hash": response.row_hash, "submitted_at": response.submitted_at,
+            "intact": row_hash(response.prev_hash, record_of(response)) == response.row_hash}
+
+
+# -- audit bundle ---------------------------------------------------------------------------------
+
+
+def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if isinstance(v, dict)
+                             else "" if v is None else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def bundle(session: Session, *, actor: str) -> bytes:
+    """One ZIP an auditor can verify offline with ``python -m analysis verify BUNDLE.zip``."""
+    from survey_app.services.results import compute
+
+    rows = _rows(session)
+    heads = current_head(session, include_simulated=True)
+    figures = [compute(session, q).as_dict()
+               for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))]
+    versions = [{"questionnaire_id": v.questionnaire_id, "number": v.number, "id": v.id, "content": v.content,
+                 "content_hash": v.content_hash, "published_at": timestamp(v.published_at),
+                 "published_by": v.published_by}
+                for v in session.scalars(select(QuestionnaireVersion).order_by(QuestionnaireVersion.id))]
+    cards = [{"id": c.id, "questionnaire_id": c.questionnaire_id, "village": c.village.name if c.village else "",
+              "kind": c.kind.value, "card_no": c.card_no or "", "created_at": timestamp(c.created_at),
+              "voided_at": timestamp(c.voided_at) if c.voided_at else "",
+              "used_at": timestamp(c.used_at) if c.used_at else ""}
+             for c in session.scalars(select(Link).order_by(Link.id))]
+    exclusions = [{"id": e.id, "response_id": e.response_id, "reason": e.reason, "excluded_by": e.excluded_by,
+                   "excluded_at": timestamp(e.excluded_at), "reverted_at": timestamp(e.reverted_at) if e.reverted_at
+                   else "", "reverted_by": e.reverted_by or "", "revert_reason": e.revert_reason}
+                  for e in session.scalars(select(Exclusion).order_by(Exclusion.id))]
+    events = [{"id": e.id, "at": timestamp(e.at), "actor": e.actor, "action": e.action, "object_type": e.object_type,
+               "object_id": e.object_id, "details": e.details}
+              for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    published = [{"root": p.root, "chains": p.chains, "published_at": timestamp(p.published_at),
+                  "published_by": p.published_by, "responses": p.responses}
+                 for p in session.scalars(select(PublishedHead).order_by(PublishedHead.id))]
+    manifest = {
+        "format": "survey-app audit bundle 1",
+        "software": {"survey_app": __version__, "analysis": analysis.__version__},
+        "generated_by": actor,
+        "head": {"root": root(heads), "chains": {k: list(v) for k, v in heads.items()}},
+        "published_heads": published,
+        "hash": "sha256(prev_hash + '\\n' + canonical JSON of the record); see analysis.chain",
+        "record_fields": list(RECORD_FIELDS),
+        "figures": figures,
+        "files": ["responses.csv", "questionnaire_versions.json", "cards.csv", "exclusions.csv", "audit_log.csv"],
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
+        archive.writestr("responses.csv", _csv(rows, EXPORT_FIELDS))
+        archive.writestr("questionnaire_versions.json", json.dumps(versions, ensure_ascii=False, indent=2))
+        archive.writestr("cards.csv", _csv(cards, list(cards[0]) if cards else ["id"]))
+        archive.writestr("exclusions.csv", _csv(exclusions, list(exclusions[0]) if exclusions else
+                                                ["id", "response_id", "reason", "reverted_at"]))
+        archive.writestr("audit_log.csv", _csv(events, list(events[0]) if events else ["id"]))
+    audit_log.record(session, actor=actor, action="export_bundle", root=manifest["head"]["root"])
+    return out.getvalue()
