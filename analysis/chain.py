@@ -51,7 +51,7 @@ RECORD_FIELDS: dict[str, type] = {
 def timestamp(value: dt.datetime | str) -> str:
     """UTC ISO 8601 with microseconds; naive datetimes are UTC (SQLite returns them naive)."""
     if isinstance(value, str):
-        return value
+        value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T", 1))
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

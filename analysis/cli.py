@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="+", help="the cell text (several parts for split cells)")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("verify", help="verify an audit bundle: hash chains, a published head, every figure")
+    p.add_argument("bundle", help="the audit bundle ZIP exported by the service")
+    p.add_argument("--head", help="a head root you received earlier; the bundle must extend it")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("score", help="self-evaluation score of one indicator")
     p.add_argument("--target", required=True)
     p.add_argument("--actual", required=True)
@@ -160,6 +165,18 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     if args.command == "parse-target":
         t = parse_target(args.text)
         return {**t.to_dict(), "raw": t.raw}, f"{t.raw} → op={t.op} value={t.value} unit={t.unit} kind={t.kind}"
+    if args.command == "verify":
+        from analysis.verify import verify_bundle
+
+        report = verify_bundle(args.bundle, head=args.head)
+        data = {"ok": report.ok, "root": report.root, "rows": report.checked_rows, "figures": report.checked_figures,
+                "problems": [vars(p) for p in report.problems], "differences": report.differences}
+        lines = [f"{'通过 OK' if report.ok else '发现问题 FAILED'}：{report.checked_rows} 条答卷，"
+                 f"{report.checked_figures} 项结果，当前链头 head {report.root}"]
+        lines += [f"  {p}" for p in report.problems] + [f"  figure: {d}" for d in report.differences]
+        if not report.ok:
+            raise _Failed(data, "\n".join(lines))
+        return data, "\n".join(lines)
     if args.command == "score":
         s = score_indicator(args.target, args.actual, args.points, reverse_rule=args.reverse_rule)
         data = {"score": s.score, "points": s.points, "rule": s.rule, "band": s.band, "met": s.met}
@@ -168,11 +185,22 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     raise ValueError(f"unknown command {args.command}")  # pragma: no cover
 
 
+class _Failed(Exception):
+    """A check that ran and found problems: print the report, exit 1."""
+
+    def __init__(self, data: dict[str, Any], text: str) -> None:
+        super().__init__(text)
+        self.data, self.text = data, text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         data, line = run(args)
+    except _Failed as failed:
+        print(json.dumps(failed.data, ensure_ascii=False, indent=2, default=str) if args.json else failed.text)
+        return 1
     except ValueError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
         return 2

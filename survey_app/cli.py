@@ -366,5 +366,68 @@ def writeback_command(project_code: str) -> None:
     session.close()
 
 
+# -- integrity -----------------------------------------------------------------------------
+
+
+@main.command("verify")
+@click.option("--head", help="A published head root the database must extend.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def verify_command(head: str | None, as_json: bool) -> None:
+    """Check the live database against the hash chains; report anything changed behind the app's back."""
+    from survey_app.services.integrity import current_head, verify_database
+
+    session = get_db().session()
+    problems = verify_database(session, head=head)
+    heads = current_head(session, include_simulated=True)
+    from analysis.chain import root
+
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "root": root(heads), "problems": [vars(p) for p in problems]},
+                              ensure_ascii=False, indent=2, default=str))
+    else:
+        total = sum(seq for seq, _ in heads.values())
+        click.echo(f"{'通过' if not problems else '发现问题'}：{len(heads)} 条链，{total} 条答卷，链头 {root(heads)}")
+        for problem in problems:
+            click.echo(f"  {problem}")
+    session.close()
+    if problems:
+        sys.exit(1)
+
+
+@main.command("head")
+@click.option("--publish", is_flag=True, help="Record the current head as published (staff action).")
+@click.option("--note", default="", help="Where the head was sent or printed.")
+@with_appcontext
+def head_command(publish: bool, note: str) -> None:
+    """Show the current head of the response log (and optionally record it as published)."""
+    from analysis.chain import root
+    from survey_app.services.integrity import current_head, publish_head
+
+    session = get_db().session()
+    heads = current_head(session)
+    if publish:
+        published = publish_head(session, actor="cli", note=note)
+        session.commit()
+        click.echo(f"已发布链头 {published.root}（{published.responses} 条答卷）")
+    else:
+        click.echo(f"当前链头 {root(heads)}（{len(heads)} 条链，{sum(s for s, _ in heads.values())} 条答卷）")
+    session.close()
+
+
+@main.command("bundle")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def bundle_command(path: Path) -> None:
+    """Write the audit bundle ZIP (verify it offline: python -m analysis verify PATH)."""
+    from survey_app.services.integrity import bundle
+
+    session = get_db().session()
+    path.write_bytes(bundle(session, actor="cli"))
+    session.commit()
+    click.echo(f"已导出审计包 {path}")
+    session.close()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -58,14 +58,12 @@ def _backfill_chains() -> None:
     bind = op.get_bind()
     columns = ("id, receipt, questionnaire_id, version_id, link_id, card_id, village_id, channel, satisfaction, "
                "answers, comment, submitted_at, network_hash, device_hash, entered_by, form_no, simulated")
-    rows = bind.execute(sa.text(f"SELECT {columns} FROM responses ORDER BY id")).mappings().all()
+    query = sa.text(f"SELECT {columns} FROM responses ORDER BY id").columns(
+        submitted_at=sa.DateTime(timezone=True), answers=sa.JSON(), simulated=sa.Boolean())
+    rows = bind.execute(query).mappings().all()
     heads: dict[str, tuple[int, str]] = {}
     for row in rows:
         record = dict(row)
-        if isinstance(record["answers"], str):
-            import json
-
-            record["answers"] = json.loads(record["answers"])
         if record["simulated"]:
             key = f"q{record['questionnaire_id']}:sim"
         elif record["link_id"] is not None:

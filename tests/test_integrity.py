@@ -1,0 +1,222 @@
+"""Tamper evidence: plant each kind of tampering behind the application's back; each is found and located."""
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import select, text
+
+from analysis.chain import row_hash
+from analysis.verify import verify_bundle
+from survey_app.models import ChainHead, Response
+from survey_app.services.integrity import bundle, publish_head, verify_database
+from tests.test_collection import answer, open_form, poster_of
+
+
+@pytest.fixture
+def responses(client, published, session):
+    """Ten answers through one poster link (one chain), two through another."""
+    office = published["村办公经费"]
+    first, second = poster_of(office), [p for p in office.links if p.kind == "poster" and p.village_id][1]
+    for n in range(10):
+        _, token = open_form(client, first)
+        answer(client, first, token, satisfaction=["满意", "非常满意", "一般"][n % 3])
+    for _ in range(2):
+        _, token = open_form(client, second)
+        answer(client, second, token)
+    session.expire_all()
+    return session.scalars(select(Response).where(Response.link_id == first.id).order_by(Response.chain_seq)).all()
+
+
+def kinds(problems):
+    return sorted({p.kind for p in problems})
+
+
+def test_untouched_database_verifies_clean(responses, session, cli):
+    assert verify_database(session) == []
+    assert [r.chain_seq for r in responses] == list(range(1, 11))
+    assert responses[0].prev_hash == "0" * 64 and responses[1].prev_hash == responses[0].row_hash
+    result = cli("verify")
+    assert result.exit_code == 0 and "通过" in result.output
+
+
+def test_update_an_answer(responses, session, cli):
+    target = responses[4]
+    session.execute(text("UPDATE responses SET satisfaction = '非常不满意' WHERE id = :id"), {"id": target.id})
+    problems = verify_database(session)
+    assert kinds(problems) == ["altered"]
+    assert [(p.chain_key, p.seq, p.receipt) for p in problems] == [(target.chain_key, 5, target.receipt)]
+    result = cli("verify")
+    assert result.exit_code == 1 and target.receipt in result.output and "altered" in result.output
+
+
+def test_delete_a_row_in_the_middle(responses, session):
+    session.execute(text("DELETE FROM responses WHERE id = :id"), {"id": responses[3].id})
+    problems = verify_database(session)
+    assert any(p.kind == "deleted" and p.seq == 5 and "4–4" in p.detail for p in problems)
+
+
+def test_delete_the_last_row(responses, session):
+    session.execute(text("DELETE FROM responses WHERE id = :id"), {"id": responses[-1].id})
+    problems = verify_database(session)
+    assert [(p.kind, p.seq) for p in problems] == [("truncated", 10)]
+
+
+def test_insert_a_forged_row(responses, session):
+    source = responses[2]
+    session.execute(text(
+        "INSERT INTO responses (questionnaire_id, version_id, link_id, channel, submission_key, receipt, satisfaction, "
+        "answers, comment, submitted_at, network_hash, device_hash, entered_by, form_no, simulated, chain_key, "
+        "chain_seq, prev_hash, row_hash) SELECT questionnaire_id, version_id, link_id, channel, 'forged', 'FAKE-0001', "
+        "'非常满意', answers, comment, submitted_at, network_hash, device_hash, entered_by, form_no, simulated, "
+        "chain_key, 11, prev_hash, row_hash FROM responses WHERE id = :id"), {"id": source.id})
+    problems = verify_database(session)
+    assert ("altered", 11, "FAKE-0001") in [(p.kind, p.seq, p.receipt) for p in problems]
+    assert any(p.kind == "inserted" and p.receipt == "FAKE-0001" for p in problems)
+
+
+def test_insert_a_row_with_a_correct_hash_beyond_the_head(responses, session):
+    """Even a forger who recomputes the hash is caught by the chain head the application keeps."""
+    last = responses[-1]
+    record = {c: getattr(last, c) for c in ("questionnaire_id", "version_id", "link_id", "card_id", "village_id",
+                                            "channel", "satisfaction", "answers", "comment", "submitted_at",
+                                            "network_hash", "device_hash", "entered_by", "form_no", "simulated")}
+    record.update(receipt="FAKE-0002", chain_key=last.chain_key, chain_seq=11)
+    forged = row_hash(last.row_hash, record)
+    session.execute(text(
+        "INSERT INTO responses (questionnaire_id, version_id, link_id, village_id, channel, submission_key, receipt, "
+        "satisfaction, answers, comment, submitted_at, network_hash, device_hash, entered_by, form_no, simulated, "
+        "chain_key, chain_seq, prev_hash, row_hash) SELECT questionnaire_id, version_id, link_id, village_id, channel, "
+        "'forged2', 'FAKE-0002', satisfaction, answers, comment, submitted_at, network_hash, device_hash, entered_by, "
+        "form_no, simulated, chain_key, 11, :prev, :hash FROM responses WHERE id = :id"),
+        {"id": last.id, "prev": last.row_hash, "hash": forged})
+    problems = verify_database(session)
+    assert [(p.kind, p.receipt) for p in problems] == [("inserted", "FAKE-0002")]
+
+
+def test_swap_two_rows(responses, session):
+    a, b = responses[1], responses[2]
+    session.execute(text("UPDATE responses SET chain_seq = -1 WHERE id = :id"), {"id": a.id})
+    session.execute(text("UPDATE responses SET chain_seq = 2 WHERE id = :id"), {"id": b.id})
+    session.execute(text("UPDATE responses SET chain_seq = 3 WHERE id = :id"), {"id": a.id})
+    problems = verify_database(session)
+    assert {p.receipt for p in problems} >= {a.receipt, b.receipt}
+    assert "altered" in kinds(problems)
+
+
+def test_truncate_tail_after_publishing_a_head(responses, session, cli):
+    published = publish_head(session, actor="auditor-print")
+    session.commit()
+    last_two = [r.id for r in responses[-2:]]
+    keep = responses[-3]
+    # a careful forger deletes the tail and rewinds the chain head so that the chains look whole
+    session.execute(text("DELETE FROM responses WHERE id IN (:a, :b)"), {"a": last_two[0], "b": last_two[1]})
+    session.execute(text("UPDATE chain_heads SET seq = :s, hash = :h WHERE key = :k"),
+                    {"s": keep.chain_seq, "h": keep.row_hash, "k": keep.chain_key})
+    problems = verify_database(session, head=published.root)
+    assert [(p.kind, p.chain_key, p.seq) for p in problems] == [("truncated", keep.chain_key, 10)]
+    result = cli("verify", "--head", published.root)
+    assert result.exit_code == 1 and "truncated" in result.output
+
+
+def test_unknown_head_is_reported(responses, session):
+    problems = verify_database(session, head="f" * 64)
+    assert [p.kind for p in problems] == ["not_extended"]
+
+
+def test_appends_lock_only_their_own_chain(responses, session):
+    heads = {h.key: h.seq for h in session.scalars(select(ChainHead))}
+    assert sorted(heads.values()) == [2, 10] and all(":l" in k for k in heads)
+
+
+# -- bundle -----------------------------------------------------------------------------------
+
+
+def _rewrite(bundle_bytes, tmp_path, name, change):
+    source = zipfile.ZipFile(io.BytesIO(bundle_bytes))
+    out = tmp_path / name
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.namelist():
+            data = source.read(item)
+            target.writestr(item, change(item, data))
+    return str(out)
+
+
+def _edit_csv(data, edit):
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    fields = list(rows[0])
+    rows = edit(rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+@pytest.fixture
+def exported(responses, session, tmp_path):
+    data = bundle(session, actor="auditor")
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    return data, path
+
+
+def test_exported_bundle_verifies_offline(exported, capsys):
+    from analysis.cli import main
+
+    data, path = exported
+    report = verify_bundle(str(path))
+    assert report.ok and report.checked_rows == 12 and report.checked_figures == 4
+    assert main(["verify", str(path)]) == 0
+    assert "通过 OK" in capsys.readouterr().out
+    names = zipfile.ZipFile(path).namelist()
+    assert set(names) == {"manifest.json", "responses.csv", "questionnaire_versions.json", "cards.csv",
+                          "exclusions.csv", "audit_log.csv"}
+    header = zipfile.ZipFile(path).read("responses.csv").decode().splitlines()[0]
+    assert "network_hash" in header and "ip" not in header.split(",") and "user_agent" not in header
+
+
+@pytest.mark.parametrize("tamper", ["answer", "delete", "figure", "count"])
+def test_tampered_bundle_is_caught(exported, tmp_path, tamper):
+    data, _ = exported
+
+    def change(name, content):
+        if tamper == "answer" and name == "responses.csv":
+            return _edit_csv(content, lambda rows: [dict(r, satisfaction="非常满意") if i == 3 else r
+                                                    for i, r in enumerate(rows)])
+        if tamper == "delete" and name == "responses.csv":
+            return _edit_csv(content, lambda rows: rows[:4] + rows[5:])
+        if name == "manifest.json" and tamper in ("figure", "count"):
+            manifest = json.loads(content)
+            figure = next(f for f in manifest["figures"] if f["valid_n"])
+            if tamper == "figure":
+                figure["interval"]["lower"] = 0.95
+            else:
+                figure["valid_n"] += 5
+            return json.dumps(manifest, ensure_ascii=False).encode()
+        return content
+
+    report = verify_bundle(_rewrite(data, tmp_path, f"{tamper}.zip", change))
+    assert not report.ok
+    if tamper == "answer":
+        assert [p.kind for p in report.problems][:1] == ["altered"] and report.problems[0].seq == 4
+    elif tamper == "delete":
+        assert any(p.kind == "deleted" for p in report.problems)
+    elif tamper == "figure":
+        assert any("lower stated 0.95" in d for d in report.differences)
+    else:
+        assert any("valid n stated" in d for d in report.differences)
+
+
+def test_bundle_against_a_published_head(responses, session, tmp_path, client, published):
+    head = publish_head(session, actor="staff")
+    session.commit()
+    link = poster_of(published["村办公经费"])
+    _, token = open_form(client, link)
+    answer(client, link, token)  # the log grows after the head was handed out
+    path = tmp_path / "later.zip"
+    path.write_bytes(bundle(session, actor="auditor"))
+    assert verify_bundle(str(path), head=head.root).ok
+    assert not verify_bundle(str(path), head="0" * 64).ok
