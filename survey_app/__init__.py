@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from survey_app import errors
+    from survey_app.audit import bp as audit_bp
     from survey_app.auth import bp as auth_bp
     from survey_app.respond import bp as respond_bp
     from survey_app.staff import bp as staff_bp
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(audit_bp)
     errors.init_app(app)
 
     @app.route("/")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from survey_app.models import Exclusion, Indicator, Link, Project, Questionnaire, Response, Unit, User, Village
 
 #: respondent pages need no login (tested in test_collection.py)
-PUBLIC = {"static", "auth.login", "index", "respond.open_link", "respond.submit_link"}
+PUBLIC = {"static", "auth.login", "index", "respond.open_link", "respond.submit_link", "respond.receipt"}
 SAMPLE_METHOD_DATA = {"POST": {}}
 
 
@@ -20,6 +20,8 @@ def _sample_args(session) -> dict[str, int]:
         "questionnaire_id": session.scalar(select(Questionnaire.id)),
         "link_id": session.scalar(select(Link.id).where(Link.card_no == 9)),
         "exclusion_id": session.scalar(select(Exclusion.id)),
+        "kind": "responses",
+        "fmt": "csv",
     }
 
 

@@ -253,3 +253,14 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         return _form_page(link, version, token=request.form["form_token"], answers=answers_in, status=503,
                           notice="服务器暂时繁忙，您的答案没有提交成功，但已保留在本页。请稍后再按一次“提交”。")
     return _page("respond/thanks.html", link=link, response=response, repeat=not _created)
+
+
+@bp.route("/receipt")
+@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NETWORK"], exempt_when=_limits_on)
+def receipt():  # type: ignore[no-untyped-def]
+    """Public check: is the response with this receipt code in the record (position and hash only)?"""
+    from survey_app.services.integrity import receipt_status
+
+    code = (request.args.get("code") or "").strip().upper()
+    found = receipt_status(get_session(), code) if code else None
+    return _page("respond/receipt.html", status=200 if found or not code else 404, code=code, found=found)

@@ -174,8 +174,12 @@ def _village_populations(questionnaire: Questionnaire) -> dict[int, int | None]:
     return {v.id: group_population(v, group) for v in questionnaire.indicator.project.unit.villages}
 
 
-def compute(session: Session, questionnaire: Questionnaire, *, simulated: bool = False) -> IndicatorResult:
-    """All figures for one questionnaire's indicator, from SQL aggregates."""
+def compute(session: Session, questionnaire: Questionnaire, *, simulated: bool = False,
+            leave_out: set[int] | None = None) -> IndicatorResult:
+    """All figures for one questionnaire's indicator, from SQL aggregates.
+
+    ``leave_out``: response ids to leave out as well (the auditor's "without flagged responses").
+    """
     indicator = questionnaire.indicator
     version = questionnaire.current_version
     rate_method = (version.content if version else questionnaire.draft).get("rate_method", "top2")
@@ -184,7 +188,7 @@ def compute(session: Session, questionnaire: Questionnaire, *, simulated: bool =
     rows = session.execute(
         _base_filter(select(Response.village_id, Response.channel, Response.satisfaction, Response.version_id, day,
                             func.count()), questionnaire, simulated)
-        .where(~_active_exclusion())
+        .where(~_active_exclusion(), Response.id.not_in(sorted(leave_out or ())))
         .group_by(Response.village_id, Response.channel, Response.satisfaction, Response.version_id, day)
     ).all()
     excluded = session.scalar(

@@ -1,0 +1,7 @@
+"""Auditor pages: evidence per claim, quality flags, raw data, the response log's head."""
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+from survey_app.audit import views  # noqa: E402,F401
