@@ -108,8 +108,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.chain_key}#{self.seq}" if self.seq is not None else self.chain_key
-        row = f" row {self.row_id}" if self.row_id is not None else ""
-        receipt = f" receipt {self.receipt}" if self.receipt else ""
+        row = f" 记录 {self.row_id}" if self.row_id is not None else ""
+        receipt = f" 回执码 {self.receipt}" if self.receipt else ""
         return f"[{self.kind}] {where}{row}{receipt}: {self.detail}"
 
 
@@ -131,21 +131,21 @@ def verify_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Problem], dict[
             seq = int(row["chain_seq"])
             rid, receipt = row.get("id"), row.get("receipt")
             if seq in seen:
-                problems.append(Problem("inserted", key, seq, rid, receipt, "a second row claims this position"))
+                problems.append(Problem("inserted", key, seq, rid, receipt, "另一条记录占用了同一位置（被插入）"))
                 continue
             seen.add(seq)
             actual = row_hash(str(row["prev_hash"]), row)
             if actual != row["row_hash"]:
                 problems.append(Problem("altered", key, seq, rid, receipt,
-                                        "the row's content does not match its hash (changed after it was stored)"))
+                                        "内容与哈希不符：记录在保存后被改动"))
             if seq > expected_seq:
                 problems.append(Problem("deleted", key, seq, rid, receipt,
-                                        f"positions {expected_seq}–{seq - 1} are missing"))
+                                        f"缺少第 {expected_seq}–{seq - 1} 条：记录被删除"))
             elif seq < expected_seq:
-                problems.append(Problem("reordered", key, seq, rid, receipt, "position out of order"))
+                problems.append(Problem("reordered", key, seq, rid, receipt, "位置顺序错乱"))
             if row["prev_hash"] != expected_prev and seq == expected_seq:
                 problems.append(Problem("reordered", key, seq, rid, receipt,
-                                        "does not link to the row before it (inserted, swapped or reordered)"))
+                                        "与前一条记录接不上：有记录被插入、对调或重排"))
             expected_prev, expected_seq = str(row["row_hash"]), seq + 1
         last = items[-1]
         heads[key] = (int(last["chain_seq"]), str(last["row_hash"]))
@@ -162,15 +162,15 @@ def check_extends(
     for key, (pos, expected) in sorted(published.items()):
         pos = int(pos)
         if key not in current:
-            problems.append(Problem("missing_chain", key, pos, None, None, "the chain has disappeared"))
+            problems.append(Problem("missing_chain", key, pos, None, None, "整条记录链消失了"))
             continue
         if current[key][0] < pos:
             problems.append(Problem("truncated", key, pos, None, None,
-                                    f"the chain now ends at position {current[key][0]}, the published head had {pos}"))
+                                    f"记录链现在只到第 {current[key][0]} 条，已发布的链头有 {pos} 条：尾部被截断"))
             continue
         row = rows_by_position.get((key, pos))
         if row is None or row["row_hash"] != expected:
             problems.append(Problem("not_extended", key, pos, row.get("id") if row else None,
                                     row.get("receipt") if row else None,
-                                    "the published hash is no longer at this position"))
+                                    "已发布链头的哈希已不在此位置：记录被改动"))
     return problems

@@ -75,7 +75,7 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
     stated = manifest.get("head", {})
     if stated.get("root") != report.root:
         report.problems.append(Problem("not_extended", "*", None, None, None,
-                                       f"the rows form head {report.root[:16]}…, the manifest states "
+                                       f"答卷数据构成的链头是 {report.root[:16]}…，清单中写的是 "
                                        f"{str(stated.get('root'))[:16]}…"))
     by_position = {(r["chain_key"], r["chain_seq"]): r for r in responses}
     published = {p["root"]: p["chains"] for p in manifest.get("published_heads", [])}
@@ -84,10 +84,9 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
         chains = published.get(head)
         if chains is None:
             report.problems.append(Problem("not_extended", "*", None, None, None,
-                                           f"head {head} is not the bundle's head nor one of its published heads"))
+                                           f"链头 {head} 既不是审计包的链头，也不在其已发布的链头中"))
         elif root({k: tuple(v) for k, v in chains.items()}) != head:
-            report.problems.append(Problem("altered", "*", None, None, None, f"the positions listed for head {head} "
-                                                                            "do not hash to it"))
+            report.problems.append(Problem("altered", "*", None, None, None, f"链头 {head} 所列的位置与其哈希不符"))
         else:
             report.problems.extend(check_extends(by_position, chains, actual))
     _check_figures(manifest, responses, exclusions, report)
@@ -117,12 +116,12 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]],
         successes = counts[SCALE[0]] + counts[SCALE[1]]
 
         def diff(what: str, stated: Any, recomputed: Any, label: str = label) -> None:
-            report.differences.append(f"{label}: {what} stated {stated}, recomputed {recomputed}")
+            report.differences.append(f"{label}：{what} 公布值 {stated}，重新计算为 {recomputed}")
 
         if figure["valid_n"] != valid:
-            diff("valid n", figure["valid_n"], valid)
+            diff("有效答卷数", figure["valid_n"], valid)
         if figure["successes"] != successes:
-            diff("satisfied", figure["successes"], successes)
+            diff("满意人数", figure["successes"], successes)
         if figure.get("value") is None or not valid:
             continue
         design, population = figure["design"], figure.get("population")
@@ -141,7 +140,7 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]],
             strata = [tuple(s) for s in figure.get("strata") or []]
             recount = _strata_from_rows(rows, figure)
             if sorted(recount) != sorted(strata):
-                diff("strata (population, n, satisfied)", strata, recount)
+                diff("分层（人数，答卷，满意）", strata, recount)
             try:
                 iv = stratified_interval(recount, method="wilson")
             except IntervalUndefined:
@@ -156,12 +155,12 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]],
             iv = proportion_interval(successes, valid, method="wilson")
             value, lower, upper = successes / valid, iv.lower, iv.upper
             recomputed_verdict = verdict(successes, valid, target).verdict if stated_verdict else None
-        for what, stated, mine in (("rate", figure["value"], value), ("lower", interval["lower"], lower),
-                                   ("upper", interval["upper"], upper)):
+        for what, stated, mine in (("满意率", figure["value"], value), ("区间下限", interval["lower"], lower),
+                                   ("区间上限", interval["upper"], upper)):
             if not _close(stated, mine):
                 diff(what, stated, mine)
         if stated_verdict and stated_verdict["verdict"] != recomputed_verdict:
-            diff("verdict", stated_verdict["verdict"], recomputed_verdict)
+            diff("结论", stated_verdict["verdict"], recomputed_verdict)
 
 
 def _strata_from_rows(rows: list[dict[str, Any]], figure: dict[str, Any]) -> list[tuple[int, int, int]]:

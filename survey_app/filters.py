@@ -37,7 +37,14 @@ def role_label(value: Any) -> str:
     return Role(value).label
 
 
+def readable_json(value: Any) -> str:
+    """JSON with Chinese left readable (Jinja's tojson escapes it to \\uXXXX); autoescaped as text."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
-        wan=wan, local_time=local_time, group_label=group_label, role_label=role_label
+        wan=wan, local_time=local_time, group_label=group_label, role_label=role_label, readable_json=readable_json
     )

@@ -55,7 +55,7 @@ def test_update_an_answer(responses, session, cli):
 def test_delete_a_row_in_the_middle(responses, session):
     session.execute(text("DELETE FROM responses WHERE id = :id"), {"id": responses[3].id})
     problems = verify_database(session)
-    assert any(p.kind == "deleted" and p.seq == 5 and "4–4" in p.detail for p in problems)
+    assert any(p.kind == "deleted" and p.seq == 5 and "第 4–4 条" in p.detail for p in problems)
 
 
 def test_delete_the_last_row(responses, session):
@@ -205,9 +205,9 @@ def test_tampered_bundle_is_caught(exported, tmp_path, tamper):
     elif tamper == "delete":
         assert any(p.kind == "deleted" for p in report.problems)
     elif tamper == "figure":
-        assert any("lower stated 0.95" in d for d in report.differences)
+        assert any("区间下限 公布值 0.95" in d for d in report.differences)
     else:
-        assert any("valid n stated" in d for d in report.differences)
+        assert any("有效答卷数 公布值" in d for d in report.differences)
 
 
 def test_bundle_against_a_published_head(responses, session, tmp_path, client, published):

@@ -109,31 +109,31 @@ def verify_database(session: Session, *, head: str | None = None) -> list[Proble
     for key, (seq, digest) in sorted(stored.items()):
         found = actual.get(key)
         if found is None:
-            problems.append(Problem("truncated", key, seq, None, None, f"all {seq} rows of this chain are gone"))
+            problems.append(Problem("truncated", key, seq, None, None, f"这条记录链的 {seq} 条记录全部不见了"))
         elif found[0] < seq:
             problems.append(Problem("truncated", key, found[0] + 1, None, None,
-                                    f"the chain ends at position {found[0]}, its head says {seq}: rows were deleted"))
+                                    f"记录链只到第 {found[0]} 条，链头记载 {seq} 条：尾部记录被删除"))
         elif found[0] > seq:
             extra = next(r for r in rows if r["chain_key"] == key and r["chain_seq"] == seq + 1)
             problems.append(Problem("inserted", key, seq + 1, extra["id"], extra["receipt"],
-                                    "rows beyond the chain head were added outside the application"))
+                                    "链头之后多出记录：有人绕过系统插入了答卷"))
         elif found[1] != digest:
-            problems.append(Problem("altered", key, seq, None, None, "the last row does not match the chain head"))
+            problems.append(Problem("altered", key, seq, None, None, "最后一条记录与链头不符"))
     for key in sorted(set(actual) - set(stored)):
         first = next(r for r in rows if r["chain_key"] == key)
         problems.append(Problem("inserted", key, first["chain_seq"], first["id"], first["receipt"],
-                                "a chain the application never started"))
+                                "系统从未建立过这条记录链：记录是被插入的"))
     by_position = {(r["chain_key"], r["chain_seq"]): r for r in rows}
     published = list(session.scalars(select(PublishedHead).order_by(PublishedHead.id)))
     if head is not None:
         match = [p for p in published if p.root == head]
         if not match:
             problems.append(Problem("not_extended", "*", None, None, None,
-                                    f"head {head} is not among the published heads of this database"))
+                                    f"链头 {head} 不在本数据库已发布的链头中"))
         published = match
     for p in published:
         if root({k: tuple(v) for k, v in p.chains.items()}) != p.root:
-            problems.append(Problem("altered", "*", None, p.id, None, f"published head {p.root[:12]} was changed"))
+            problems.append(Problem("altered", "*", None, p.id, None, f"已发布的链头 {p.root[:12]} 被改动"))
         problems.extend(check_extends(by_position, p.chains, actual))
     return problems
 

@@ -42,3 +42,28 @@ def test_results_page_for_an_auditor(browser, live_server, tmp_path):
     page.screenshot(path=str(target), full_page=False)
     assert target.stat().st_size > 30_000
     context.close()
+
+
+@pytest.mark.browser
+def test_evidence_page_for_an_auditor(browser, live_server, tmp_path):
+    app, base = live_server
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    _login(page, base, "auditor")
+    page.goto(f"{base}/audit/")
+    root = page.locator("p.code").first.inner_text().strip()
+    assert len(root) == 64
+    page.click("text=村干部工资 · 群众满意度")
+    page.wait_for_load_state()
+    text = page.locator("main").inner_text()
+    for heading in ("声明", "抽样框与回收", "答卷时间线", "各村结果", "质量提示", "排除的答卷", "问卷版本", "操作日志"):
+        assert heading in text, heading
+    assert "同一人集中录入纸质问卷" in text  # 150 paper forms keyed at once by one account in the fixture
+    assert "剔除被提示的答卷后重新计算" in text
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator("form[method=post]").count() == 1  # only the logout form: nothing to change here
+    target = Path(SHOTS) / "evidence.png" if SHOTS else tmp_path / "evidence.png"
+    page.screenshot(path=str(target), full_page=True)
+    page.goto(f"{base}/audit/verify")
+    assert "核验通过" in page.locator("main").inner_text()
+    context.close()
