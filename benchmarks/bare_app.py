@@ -15,8 +15,7 @@ rows = Table(
     Column("created_at", DateTime(timezone=True), server_default=func.now()),
 )
 engine = create_engine(os.environ["BENCH_DATABASE_URL"], pool_pre_ping=True)
-metadata.create_all(engine)
-app = Flask(__name__)
+app = Flask(__name__)  # the table is created by collect_bench.py before the workers start
 
 
 @app.post("/insert")

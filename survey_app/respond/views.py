@@ -66,6 +66,22 @@ def _csp() -> str:
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
+#: published versions never change, so their content is parsed once per process
+#: (keyed by id and content hash, so a version altered in the database is read again)
+_content_cache: dict[tuple[int, str], dict] = {}
+
+
+def version_content(version: QuestionnaireVersion) -> dict:
+    key = (version.id, version.content_hash)
+    content = _content_cache.get(key)
+    if content is None:
+        content = get_session().scalar(select(QuestionnaireVersion.content).where(QuestionnaireVersion.id == version.id))
+        if len(_content_cache) > 1000:
+            _content_cache.clear()
+        _content_cache[key] = content
+    return content
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="respond-form")
 
@@ -109,7 +125,9 @@ def _load_link(token: str) -> Link | None:
         .where(Link.token == token)
         .options(
             joinedload(Link.village),
-            joinedload(Link.questionnaire).selectinload(Questionnaire.versions),
+            joinedload(Link.questionnaire).selectinload(Questionnaire.versions).load_only(
+                QuestionnaireVersion.id, QuestionnaireVersion.number, QuestionnaireVersion.questionnaire_id,
+                QuestionnaireVersion.content_hash),
         )
     )
 
@@ -135,8 +153,8 @@ def _form_page(link: Link, version: QuestionnaireVersion, *, token: str, answers
         "respond/form.html",
         status=status,
         link=link,
-        content=version.content,
-        questions=questions_for(version.content, village_fixed=link.village is not None),
+        content=version_content(version),
+        questions=questions_for(version_content(version), village_fixed=link.village is not None),
         villages=_villages(link),
         form_token=token,
         answers=answers or {},
@@ -230,7 +248,7 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         used = card_response(session, link)
         if used is not None:
             return _refusal(link, "used", used_at=used.submitted_at)
-    answers, errors = validate_answers(version.content, answers_in, villages=_villages(link),
+    answers, errors = validate_answers(version_content(version), answers_in, villages=_villages(link),
                                        fixed_village=link.village)
     if answers is None:
         return _form_page(link, version, token=request.form["form_token"], answers=answers_in, errors=errors,
