@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def resource_dir(name: str) -> Path:
-    """``templates/`` or ``migrations/``: top level in a checkout, bundled in a wheel."""
+    """``templates/`` or ``migrations/``: top level in a checkout, ``<prefix>/share/survey-app/`` when installed."""
     checkout = PACKAGE_DIR.parent / name
     if checkout.is_dir():
         return checkout
-    return PACKAGE_DIR / "_bundled" / name
+    return Path(sys.prefix) / "share" / "survey-app" / name
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
