@@ -136,3 +136,22 @@ def test_public_receipt_check(q, session, client):
     missing = client.get("/receipt?code=ZZZZ-ZZZZ")
     assert missing.status_code == 404 and "没有找到这个回执码" in missing.get_data(as_text=True)
     assert client.get("/receipt").status_code == 200
+
+
+def test_simulated_responses_stay_out_of_exports(q, session, client, auth, tmp_path):
+    from survey_app.models import Unit
+    from survey_app.services.demo import simulate
+    from survey_app.services.integrity import bundle
+
+    put(session, q, 2, channel=Channel.PAPER, entered_by="a")
+    simulate(session, session.scalar(select(Unit)))
+    session.commit()
+    auth.login("auditor")
+    csv_text = client.get("/audit/export/responses.csv").get_data(as_text=True)
+    assert len(csv_text.strip().splitlines()) == 3
+    path = tmp_path / "b.zip"
+    path.write_bytes(bundle(session, actor="t"))
+    from analysis.verify import verify_bundle
+
+    report = verify_bundle(str(path))
+    assert report.ok and report.checked_rows == 2

@@ -151,7 +151,7 @@ KINDS = ("responses", "cards", "exclusions", "audit_log", "versions")
 def _table(kind: str, questionnaire: Questionnaire | None) -> tuple[list[str], list[list[Any]]]:
     session = get_session()
     if kind == "responses":
-        query = select(Response).order_by(Response.id)
+        query = select(Response).where(Response.simulated.is_(False)).order_by(Response.id)
         if questionnaire is not None:
             query = query.where(Response.questionnaire_id == questionnaire.id)
         fields = [*EXPORT_FIELDS, "started_at"]

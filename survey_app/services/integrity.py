@@ -87,8 +87,10 @@ def publish_head(session: Session, *, actor: str, note: str = "") -> PublishedHe
     return published
 
 
-def _rows(session: Session) -> list[dict[str, Any]]:
+def _rows(session: Session, *, include_simulated: bool = True) -> list[dict[str, Any]]:
     query = select(*(getattr(Response, f) for f in EXPORT_FIELDS)).order_by(Response.chain_key, Response.chain_seq)
+    if not include_simulated:
+        query = query.where(Response.simulated.is_(False))
     out = []
     for row in session.execute(query):
         item = dict(zip(EXPORT_FIELDS, row, strict=True))
@@ -165,8 +167,9 @@ def bundle(session: Session, *, actor: str) -> bytes:
     """One ZIP an auditor can verify offline with ``python -m analysis verify BUNDLE.zip``."""
     from survey_app.services.results import compute
 
-    rows = _rows(session)
-    heads = current_head(session, include_simulated=True)
+    # simulated demo responses stay out of every export: their chains are left out of the head too
+    rows = _rows(session, include_simulated=False)
+    heads = current_head(session)
     figures = [compute(session, q).as_dict()
                for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))]
     versions = [{"questionnaire_id": v.questionnaire_id, "number": v.number, "id": v.id, "content": v.content,
