@@ -117,3 +117,15 @@ def test_printed_card_sheet_renders(browser, live_server, tmp_path):
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
     context.close()
+
+
+@pytest.mark.browser
+def test_readable_at_320_px(browser, live_server):
+    app, base = live_server
+    context = browser.new_context(**{**PHONE, "viewport": {"width": 320, "height": 568}})
+    page = context.new_page()
+    page.goto(f"{base}/R/{_links(app, LinkKind.POSTER)[5]}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320  # one column, no sideways scrolling
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 18  # large type for elderly respondents
+    context.close()
