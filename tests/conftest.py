@@ -195,3 +195,17 @@ def published(seeded):
     result = publish_demo_questionnaires(seeded, unit)
     seeded.commit()
     return {q.indicator.project.name: q for q, _ in result}
+
+
+def load_demo(session, *, year: int = 2024):
+    """Seed table, 34 demo villages, the four questionnaires published with posters and cards (committed)."""
+    from survey_app.models import Unit
+    from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires
+    from survey_app.services.importing import import_file
+
+    import_file(session, SEED.read_bytes(), SEED.name, actor="t", year=year)
+    unit = session.scalar(__import__("sqlalchemy").select(Unit))
+    ensure_demo_villages(session, unit)
+    published = publish_demo_questionnaires(session, unit)
+    session.commit()
+    return unit, published

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from survey_app import create_app
 from survey_app.db import get_db
 from survey_app.migrate import upgrade
-from survey_app.models import Link, LinkKind, Response, Unit
-from tests.conftest import SEED, pg_schema
+from survey_app.models import Link, LinkKind, Response
+from tests.conftest import load_demo, pg_schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,15 +35,8 @@ def _live_app(url, tmp_path):
     app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "race", "RATELIMIT_ENABLED": False,
                       "UPLOAD_FOLDER": str(tmp_path)})
     upgrade(app)
-    from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires
-    from survey_app.services.importing import import_file
-
     session = get_db(app).session()
-    import_file(session, SEED.read_bytes(), SEED.name, actor="t", year=2024)
-    unit = session.scalar(select(Unit))
-    ensure_demo_villages(session, unit)
-    publish_demo_questionnaires(session, unit)
-    session.commit()
+    load_demo(session)
     session.close()
     yield app
     get_db(app).engine.dispose()

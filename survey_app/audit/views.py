@@ -32,30 +32,28 @@ from survey_app.services.results import compute, exclusions_for
 from survey_app.staff.forms import SimpleForm
 
 
-@bp.route("/")
-@role_required(*ALL_ROLES)
-def index():  # type: ignore[no-untyped-def]
-    """The claims, the current head of the response log and the published heads."""
+def _overview(problems: list[Any] | None):  # type: ignore[no-untyped-def]
     session = get_session()
     heads = current_head(session)
     published = session.scalars(select(PublishedHead).order_by(PublishedHead.id.desc())).all()
     questionnaires = session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
     return render_template("audit/index.html", heads=heads, root=root(heads), published=published,
                            questionnaires=questionnaires, total=sum(seq for seq, _ in heads.values()),
-                           form=SimpleForm(), problems=None)
+                           form=SimpleForm(), problems=problems)
+
+
+@bp.route("/")
+@role_required(*ALL_ROLES)
+def index():  # type: ignore[no-untyped-def]
+    """The claims, the current head of the response log and the published heads."""
+    return _overview(None)
 
 
 @bp.route("/verify")
 @role_required(*ALL_ROLES)
 def verify():  # type: ignore[no-untyped-def]
-    """Check the live database against the chains now."""
-    session = get_session()
-    heads = current_head(session)
-    published = session.scalars(select(PublishedHead).order_by(PublishedHead.id.desc())).all()
-    questionnaires = session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
-    return render_template("audit/index.html", heads=heads, root=root(heads), published=published,
-                           questionnaires=questionnaires, total=sum(seq for seq, _ in heads.values()),
-                           form=SimpleForm(), problems=verify_database(session))
+    """The same page, with the live database checked against the chains now."""
+    return _overview(verify_database(get_session()))
 
 
 @bp.route("/head/publish", methods=["POST"])

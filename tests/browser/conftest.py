@@ -15,7 +15,6 @@ from werkzeug.serving import make_server
 from survey_app import create_app
 from survey_app.db import get_db
 from survey_app.migrate import upgrade
-from tests.conftest import SEED
 
 CHROMIUM = os.environ.get("SURVEY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -45,20 +44,15 @@ def browser():
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The app on a real port with a committed SQLite database holding the published demo."""
-    from survey_app.models import Unit
     from survey_app.services.accounts import create_user
-    from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires
-    from survey_app.services.importing import import_file
+    from tests.conftest import load_demo
 
     folder = tmp_path_factory.mktemp("live")
     app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'live.sqlite3'}", "SECRET_KEY": "live",
                       "RATELIMIT_ENABLED": False, "UPLOAD_FOLDER": str(folder), "WTF_CSRF_ENABLED": True})
     upgrade(app)
     session = get_db(app).session()
-    import_file(session, SEED.read_bytes(), SEED.name, actor="t", year=2024)
-    unit = session.scalar(select(Unit))
-    ensure_demo_villages(session, unit)
-    publish_demo_questionnaires(session, unit)
+    unit, _ = load_demo(session)
     create_user(session, "staff", "correct horse battery", "staff", actor="t")
     create_user(session, "auditor", "correct horse battery", "auditor", actor="t")
     # 150 of 197 village cadres answered on paper over several villages, 146 satisfied
