@@ -18,7 +18,7 @@ from flask import current_app, make_response, render_template, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 
 from survey_app.db import get_session
 from survey_app.extensions import csrf, limiter
@@ -120,15 +120,13 @@ def _load_link(token: str) -> Link | None:
     token = token.strip().upper()
     if not token.isalnum() or len(token) > 32:
         return None
+    # one plain joined query fills link.questionnaire and link.village
     return get_session().scalar(
         select(Link)
+        .join(Link.questionnaire)
+        .outerjoin(Link.village)
+        .options(contains_eager(Link.questionnaire).defer(Questionnaire.draft), contains_eager(Link.village))
         .where(Link.token == token)
-        .options(
-            joinedload(Link.village),
-            joinedload(Link.questionnaire).selectinload(Questionnaire.versions).load_only(
-                QuestionnaireVersion.id, QuestionnaireVersion.number, QuestionnaireVersion.questionnaire_id,
-                QuestionnaireVersion.content_hash),
-        )
     )
 
 

@@ -128,12 +128,27 @@ def validate_answers(
     return Answers(values, values["satisfaction"], values.get("comment", ""), village_id), {}
 
 
+def latest_version(questionnaire: Questionnaire) -> QuestionnaireVersion | None:
+    """The published version in force, without loading every version's content."""
+    from sqlalchemy.orm import defer, object_session
+
+    if "versions" in questionnaire.__dict__:  # already loaded
+        return questionnaire.current_version
+    session = object_session(questionnaire)
+    assert session is not None
+    return session.scalar(
+        select(QuestionnaireVersion).options(defer(QuestionnaireVersion.content))
+        .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+        .order_by(QuestionnaireVersion.number.desc()).limit(1)
+    )
+
+
 def check_open(questionnaire: Questionnaire, link: Link | None = None) -> QuestionnaireVersion:
     if link is not None and link.voided_at is not None:
         raise NotAccepting("voided")
     if questionnaire.status == QuestionnaireStatus.CLOSED:
         raise NotAccepting("closed")
-    version = questionnaire.current_version
+    version = latest_version(questionnaire)
     if questionnaire.status != QuestionnaireStatus.PUBLISHED or version is None:
         raise NotAccepting("unpublished")
     return version
