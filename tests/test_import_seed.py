@@ -152,3 +152,14 @@ def test_demo_command_loads_seed_and_prints_password(cli, session):
     password = [line for line in result.output.splitlines() if "密码：" in line][0]
     assert password not in again.output  # a fresh password each time
     assert _counts(session) == (1, 4, 28)
+
+
+def test_reimport_cannot_delete_an_indicator_with_a_questionnaire(cli, published, tmp_path, session):
+    text = SEED.read_text(encoding="utf-8")
+    start = text.index("\t满意度指标\n\t服务对象满意度指标\n\t群众满意度\n\t通过抽查问卷")
+    end = text.index("\t通过问卷调查\n", start) + len("\t通过问卷调查\n")
+    path = tmp_path / "without-satisfaction.txt"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    result = cli("import", str(path), "--year", "2024")
+    assert result.exit_code == 1 and "已有问卷，重新导入时不能删除" in result.output
+    assert _counts(session) == (1, 4, 28)

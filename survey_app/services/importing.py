@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey_app.models import Indicator, Project, Unit
+from survey_app.models import Indicator, Project, Questionnaire, Unit
 from survey_app.services import audit_log
-from survey_app.services.tables import ParsedIndicator, ParsedProject, ParsedTable, read_table
+from survey_app.services.tables import ParsedIndicator, ParsedProject, ParsedTable, TableReadError, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +206,12 @@ def plan_import(session: Session, table: ParsedTable, *, year: int | None = None
                         f"{_show(getattr(current, name))} → {_show(value)}"
                     )
         for position, gone in sorted(existing.items()):
+            if session.scalar(select(Questionnaire.id).where(Questionnaire.indicator_id == gone.id)) is not None:
+                raise TableReadError(
+                    f"项目 {label} 的指标 {position}（{gone.name}）已有问卷，重新导入时不能删除它。"
+                    "请在表中保留这一行（可以修改文字），或先与管理员确认。",
+                    source=table.source,
+                )
             plan.changes.append(f"项目 {label} 删除指标 {position}：{gone.name}")
         if len(plan.changes) == before:
             plan.unchanged.append(label)
