@@ -19,7 +19,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/survey-app db upgrade
-	SURVEY_DEMO_MODE=true $(BIN)/survey-app demo
+	SURVEY_DEMO_MODE=true $(BIN)/survey-app demo --simulate
 	@echo "打开 http://$(HOST):$(PORT)/ ，用上面的演示账号登录。按 Ctrl+C 停止。"
 	SURVEY_DEMO_MODE=true $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'survey_app:create_app()'
 
