@@ -48,6 +48,21 @@ RECORD_FIELDS: dict[str, type] = {
 }
 
 
+#: the fields of a staff audit event that the hash covers (one chain, key "audit")
+AUDIT_FIELDS: dict[str, type] = {
+    "at": str,
+    "user_id": int,
+    "actor": str,
+    "action": str,
+    "object_type": str,
+    "object_id": str,
+    "details": dict,
+    "chain_key": str,
+    "chain_seq": int,
+}
+AUDIT_CHAIN = "audit"
+
+
 def timestamp(value: dt.datetime | str) -> str:
     """UTC ISO 8601 with microseconds; naive datetimes are UTC (SQLite returns them naive)."""
     if isinstance(value, str):
@@ -57,10 +72,10 @@ def timestamp(value: dt.datetime | str) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def normalize(record: Mapping[str, Any]) -> dict[str, Any]:
+def normalize(record: Mapping[str, Any], fields: Mapping[str, type] = RECORD_FIELDS) -> dict[str, Any]:
     """The canonical record: exactly the hashed fields, typed, from DB values or export strings."""
     out: dict[str, Any] = {}
-    for name, kind in RECORD_FIELDS.items():
+    for name, kind in fields.items():
         value = record.get(name)
         if isinstance(value, str) and kind is not str:
             if value == "":
@@ -71,7 +86,7 @@ def normalize(record: Mapping[str, Any]) -> dict[str, Any]:
                 value = value.lower() in ("1", "true", "t", "yes")
             elif kind is dict:
                 value = json.loads(value)
-        if name == "submitted_at" and value is not None:
+        if name in ("submitted_at", "at") and value is not None:
             value = timestamp(value)
         if kind is str and value is not None and not isinstance(value, str):
             value = str(getattr(value, "value", value))
@@ -81,12 +96,13 @@ def normalize(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def canonical(record: Mapping[str, Any]) -> bytes:
-    return json.dumps(normalize(record), ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+def canonical(record: Mapping[str, Any], fields: Mapping[str, type] = RECORD_FIELDS) -> bytes:
+    return json.dumps(normalize(record, fields), ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8")
 
 
-def row_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(record)).hexdigest()
+def row_hash(prev_hash: str, record: Mapping[str, Any], fields: Mapping[str, type] = RECORD_FIELDS) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(record, fields)).hexdigest()
 
 
 def root(heads: Mapping[str, tuple[int, str] | list[Any]]) -> str:
@@ -113,7 +129,9 @@ class Problem:
         return f"[{self.kind}] {where}{row}{receipt}: {self.detail}"
 
 
-def verify_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Problem], dict[str, tuple[int, str]]]:
+def verify_rows(
+    rows: Iterable[Mapping[str, Any]], fields: Mapping[str, type] = RECORD_FIELDS
+) -> tuple[list[Problem], dict[str, tuple[int, str]]]:
     """Check every chain in ``rows`` (dicts with the record fields plus prev_hash, row_hash, id).
 
     Returns the problems found and the head the rows actually form.
@@ -134,7 +152,7 @@ def verify_rows(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Problem], dict[
                 problems.append(Problem("inserted", key, seq, rid, receipt, "另一条记录占用了同一位置（被插入）"))
                 continue
             seen.add(seq)
-            actual = row_hash(str(row["prev_hash"]), row)
+            actual = row_hash(str(row["prev_hash"]), row, fields)
             if actual != row["row_hash"]:
                 problems.append(Problem("altered", key, seq, rid, receipt,
                                         "内容与哈希不符：记录在保存后被改动"))

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.chain import Problem, check_extends, root, verify_rows
+from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_extends, root, verify_rows
 from analysis.proportions import proportion_interval
 from analysis.scoring import score_interval
 from analysis.stratified import IntervalUndefined, stratified_interval
@@ -51,33 +51,40 @@ class BundleError(ValueError):
     """The file is not a readable audit bundle."""
 
 
-def _read(path: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]]]:
+def _read(path: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]], list[dict[str, Any]]]:
     try:
         archive = zipfile.ZipFile(path)
         manifest = json.loads(archive.read("manifest.json"))
         responses = list(csv.DictReader(io.StringIO(archive.read("responses.csv").decode("utf-8"))))
         exclusions = list(csv.DictReader(io.StringIO(archive.read("exclusions.csv").decode("utf-8"))))
+        events = list(csv.DictReader(io.StringIO(archive.read("audit_log.csv").decode("utf-8"))))
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"not a readable audit bundle: {exc}") from None
     for row in responses:
         row["chain_seq"] = int(row["chain_seq"])
         row["id"] = int(row["id"]) if row.get("id") else None
-    return manifest, responses, exclusions
+    for row in events:
+        row["chain_key"] = AUDIT_CHAIN
+        row["chain_seq"] = int(row["chain_seq"])
+    return manifest, responses, exclusions, events
 
 
 def verify_bundle(path: str, *, head: str | None = None) -> Report:
     """Run all checks on the bundle at ``path``."""
-    manifest, responses, exclusions = _read(path)
+    manifest, responses, exclusions, events = _read(path)
     report = Report(checked_rows=len(responses))
     problems, actual = verify_rows(responses)
     report.problems.extend(problems)
+    audit_problems, audit_head = verify_rows(events, AUDIT_FIELDS)  # the staff audit log is a chain too
+    report.problems.extend(audit_problems)
+    actual.update(audit_head)
     report.root = root(actual)
     stated = manifest.get("head", {})
     if stated.get("root") != report.root:
         report.problems.append(Problem("not_extended", "*", None, None, None,
                                        f"答卷数据构成的链头是 {report.root[:16]}…，清单中写的是 "
                                        f"{str(stated.get('root'))[:16]}…"))
-    by_position = {(r["chain_key"], r["chain_seq"]): r for r in responses}
+    by_position = {(r["chain_key"], r["chain_seq"]): r for r in [*responses, *events]}
     published = {p["root"]: p["chains"] for p in manifest.get("published_heads", [])}
     published[stated.get("root", "")] = stated.get("chains", {})
     if head is not None:

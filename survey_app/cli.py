@@ -386,8 +386,10 @@ def verify_command(head: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"ok": not problems, "root": root(heads), "problems": [vars(p) for p in problems]},
                               ensure_ascii=False, indent=2, default=str))
     else:
-        total = sum(seq for seq, _ in heads.values())
-        click.echo(f"{'通过' if not problems else '发现问题'}：{len(heads)} 条链，{total} 条答卷，链头 {root(heads)}")
+        total = sum(seq for key, (seq, _) in heads.items() if key != "audit")
+        events = heads.get("audit", (0, ""))[0]
+        click.echo(f"{'通过' if not problems else '发现问题'}：{len(heads)} 条链，{total} 条答卷，"
+                   f"{events} 条操作日志，链头 {root(heads)}")
         for problem in problems:
             click.echo(f"  {problem}")
     session.close()
@@ -411,7 +413,8 @@ def head_command(publish: bool, note: str) -> None:
         session.commit()
         click.echo(f"已发布链头 {published.root}（{published.responses} 条答卷）")
     else:
-        click.echo(f"当前链头 {root(heads)}（{len(heads)} 条链，{sum(s for s, _ in heads.values())} 条答卷）")
+        answers = sum(seq for key, (seq, _) in heads.items() if key != "audit")
+        click.echo(f"当前链头 {root(heads)}（{len(heads)} 条链，{answers} 条答卷）")
     session.close()
 
 

@@ -127,8 +127,22 @@ def test_unknown_head_is_reported(responses, session):
 
 
 def test_appends_lock_only_their_own_chain(responses, session):
-    heads = {h.key: h.seq for h in session.scalars(select(ChainHead))}
+    heads = {h.key: h.seq for h in session.scalars(select(ChainHead)) if h.key != "audit"}
     assert sorted(heads.values()) == [2, 10] and all(":l" in k for k in heads)
+
+
+def test_staff_audit_events_form_a_chain_too(responses, session, cli):
+    from survey_app.models import AuditEvent
+
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.chain_seq)).all()
+    assert [e.chain_seq for e in events] == list(range(1, len(events) + 1)) and len(events) > 5
+    assert events[1].prev_hash == events[0].row_hash
+    target = events[2]
+    session.execute(text("UPDATE audit_events SET actor = 'someone else' WHERE id = :id"), {"id": target.id})
+    problems = verify_database(session)
+    assert [(p.kind, p.chain_key, p.seq) for p in problems] == [("altered", "audit", 3)]
+    session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": events[4].id})
+    assert "deleted" in {p.kind for p in verify_database(session)}
 
 
 # -- bundle -----------------------------------------------------------------------------------
@@ -220,3 +234,15 @@ def test_bundle_against_a_published_head(responses, session, tmp_path, client, p
     path.write_bytes(bundle(session, actor="auditor"))
     assert verify_bundle(str(path), head=head.root).ok
     assert not verify_bundle(str(path), head="0" * 64).ok
+
+
+def test_tampered_audit_log_in_bundle_is_caught(exported, tmp_path):
+    data, _ = exported
+
+    def change(name, content):
+        if name == "audit_log.csv":
+            return _edit_csv(content, lambda rows: [dict(r, actor="nobody") if i == 1 else r for i, r in enumerate(rows)])
+        return content
+
+    report = verify_bundle(_rewrite(data, tmp_path, "audit.zip", change))
+    assert [(p.kind, p.chain_key, p.seq) for p in report.problems][:1] == [("altered", "audit", 2)]

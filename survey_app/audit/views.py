@@ -38,7 +38,8 @@ def _overview(problems: list[Any] | None):  # type: ignore[no-untyped-def]
     published = session.scalars(select(PublishedHead).order_by(PublishedHead.id.desc())).all()
     questionnaires = session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
     return render_template("audit/index.html", heads=heads, root=root(heads), published=published,
-                           questionnaires=questionnaires, total=sum(seq for seq, _ in heads.values()),
+                           questionnaires=questionnaires,
+                           total=sum(seq for key, (seq, _) in heads.items() if key != "audit"),
                            form=SimpleForm(), problems=problems)
 
 

@@ -32,6 +32,18 @@ def record(
         object_id=str(getattr(obj, "id", "") or "") if obj is not None else "",
         details=_jsonable(details),
     )
+    # every event is linked into the "audit" hash chain in the same transaction
+    from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, row_hash
+    from survey_app.db import utcnow
+    from survey_app.services import chains
+
+    event.at = utcnow()
+    seq, prev = chains.advance(session, AUDIT_CHAIN)
+    event.chain_seq, event.prev_hash = seq, prev
+    record = {name: getattr(event, name, None) for name in AUDIT_FIELDS}
+    record["chain_key"] = AUDIT_CHAIN
+    event.row_hash = row_hash(prev, record, AUDIT_FIELDS)
+    chains.settle(session, AUDIT_CHAIN, event.row_hash)
     session.add(event)
     session.flush()
     return event

@@ -13,12 +13,11 @@ import json
 import zipfile
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import analysis
-from analysis.chain import GENESIS, RECORD_FIELDS, Problem, check_extends, root, row_hash, timestamp, verify_rows
+from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, RECORD_FIELDS, Problem, check_extends, root, row_hash, timestamp, verify_rows
 from survey_app import __version__
 from survey_app.models import (
     AuditEvent,
@@ -30,9 +29,10 @@ from survey_app.models import (
     QuestionnaireVersion,
     Response,
 )
-from survey_app.services import audit_log
+from survey_app.services import audit_log, chains
 
 EXPORT_FIELDS = ["id", *RECORD_FIELDS, "prev_hash", "row_hash"]
+AUDIT_EXPORT_FIELDS = ["id", *AUDIT_FIELDS, "prev_hash", "row_hash"]
 
 
 def chain_key(response: Response) -> str:
@@ -50,18 +50,10 @@ def record_of(response: Response) -> dict[str, Any]:
 def append(session: Session, response: Response) -> None:
     """Give ``response`` its chain position and hashes (same transaction as the INSERT)."""
     key = chain_key(response)
-    advance = update(ChainHead).where(ChainHead.key == key).values(seq=ChainHead.seq + 1).returning(
-        ChainHead.seq, ChainHead.hash)
-    row = session.execute(advance).first()
-    if row is None:
-        dialect = session.get_bind().dialect.name
-        module = postgresql if dialect == "postgresql" else sqlite
-        session.execute(module.insert(ChainHead).values(key=key, seq=0, hash=GENESIS).on_conflict_do_nothing())
-        row = session.execute(advance).one()
-    seq, prev = row
+    seq, prev = chains.advance(session, key)
     response.chain_key, response.chain_seq, response.prev_hash = key, seq, prev
     response.row_hash = row_hash(prev, record_of(response))
-    session.execute(update(ChainHead).where(ChainHead.key == key).values(hash=response.row_hash))
+    chains.settle(session, key, response.row_hash)
 
 
 def current_head(session: Session, *, include_simulated: bool = False) -> dict[str, tuple[int, str]]:
@@ -79,7 +71,8 @@ def publish_head(session: Session, *, actor: str, note: str = "") -> PublishedHe
     if existing is not None:
         return existing
     published = PublishedHead(root=digest, chains={k: list(v) for k, v in heads.items()},
-                              responses=sum(seq for seq, _ in heads.values()), published_by=actor, note=note)
+                              responses=sum(seq for key, (seq, _) in heads.items() if key != AUDIT_CHAIN),
+                              published_by=actor, note=note)
     session.add(published)
     session.flush()
     audit_log.record(session, actor=actor, action="publish_head", obj=published, root=digest,
@@ -100,6 +93,19 @@ def _rows(session: Session, *, include_simulated: bool = True) -> list[dict[str,
     return out
 
 
+def _audit_rows(session: Session) -> list[dict[str, Any]]:
+    """The audit events as stored now (plain columns: never stale objects from the session)."""
+    names = [n for n in AUDIT_FIELDS if n != "chain_key"]
+    query = select(AuditEvent.id, AuditEvent.prev_hash, AuditEvent.row_hash,
+                   *(getattr(AuditEvent, n) for n in names)).order_by(AuditEvent.chain_seq)
+    rows = []
+    for row in session.execute(query):
+        item = dict(zip(["id", "prev_hash", "row_hash", *names], row, strict=True))
+        item.update(chain_key=AUDIT_CHAIN, at=timestamp(item["at"]), receipt=None)
+        rows.append(item)
+    return rows
+
+
 def verify_database(session: Session, *, head: str | None = None) -> list[Problem]:
     """Check the live database against the chains, the chain heads and every published head.
 
@@ -107,6 +113,11 @@ def verify_database(session: Session, *, head: str | None = None) -> list[Proble
     """
     rows = _rows(session)
     problems, actual = verify_rows(rows)
+    audit = _audit_rows(session)
+    audit_problems, audit_head = verify_rows(audit, AUDIT_FIELDS)
+    problems += audit_problems
+    actual.update(audit_head)
+    rows += audit
     stored = {h.key: (h.seq, h.hash) for h in session.scalars(select(ChainHead)) if h.seq > 0}
     for key, (seq, digest) in sorted(stored.items()):
         found = actual.get(key)
@@ -185,9 +196,7 @@ def bundle(session: Session, *, actor: str) -> bytes:
                    "excluded_at": timestamp(e.excluded_at), "reverted_at": timestamp(e.reverted_at) if e.reverted_at
                    else "", "reverted_by": e.reverted_by or "", "revert_reason": e.revert_reason}
                   for e in session.scalars(select(Exclusion).order_by(Exclusion.id))]
-    events = [{"id": e.id, "at": timestamp(e.at), "actor": e.actor, "action": e.action, "object_type": e.object_type,
-               "object_id": e.object_id, "details": e.details}
-              for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    events = [{k: v for k, v in row.items() if k in AUDIT_EXPORT_FIELDS} for row in _audit_rows(session)]
     published = [{"root": p.root, "chains": p.chains, "published_at": timestamp(p.published_at),
                   "published_by": p.published_by, "responses": p.responses}
                  for p in session.scalars(select(PublishedHead).order_by(PublishedHead.id))]
@@ -199,6 +208,7 @@ def bundle(session: Session, *, actor: str) -> bytes:
         "published_heads": published,
         "hash": "sha256(prev_hash + '\\n' + canonical JSON of the record); see analysis.chain",
         "record_fields": list(RECORD_FIELDS),
+        "audit_fields": list(AUDIT_FIELDS),
         "figures": figures,
         "files": ["responses.csv", "questionnaire_versions.json", "cards.csv", "exclusions.csv", "audit_log.csv"],
     }
@@ -210,6 +220,6 @@ def bundle(session: Session, *, actor: str) -> bytes:
         archive.writestr("cards.csv", _csv(cards, list(cards[0]) if cards else ["id"]))
         archive.writestr("exclusions.csv", _csv(exclusions, list(exclusions[0]) if exclusions else
                                                 ["id", "response_id", "reason", "reverted_at"]))
-        archive.writestr("audit_log.csv", _csv(events, list(events[0]) if events else ["id"]))
+        archive.writestr("audit_log.csv", _csv(events, AUDIT_EXPORT_FIELDS))
     audit_log.record(session, actor=actor, action="export_bundle", root=manifest["head"]["root"])
     return out.getvalue()

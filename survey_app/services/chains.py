@@ -1,0 +1,27 @@
+"""Advance a hash chain's head under its row lock (shared by responses and the audit log)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from analysis.chain import GENESIS
+from survey_app.models.survey import ChainHead
+
+
+def advance(session: Session, key: str) -> tuple[int, str]:
+    """Take the next position in chain ``key``: returns (position, previous hash). Locks the head row."""
+    statement = update(ChainHead).where(ChainHead.key == key).values(seq=ChainHead.seq + 1).returning(
+        ChainHead.seq, ChainHead.hash)
+    row = session.execute(statement).first()
+    if row is None:
+        module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(module.insert(ChainHead).values(key=key, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        row = session.execute(statement).one()
+    return int(row[0]), str(row[1])
+
+
+def settle(session: Session, key: str, digest: str) -> None:
+    """Record the hash of the row just appended as the chain's head."""
+    session.execute(update(ChainHead).where(ChainHead.key == key).values(hash=digest))
