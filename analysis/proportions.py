@@ -13,6 +13,7 @@ Conventions (see ``docs/statistics.md`` and the README):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -75,7 +76,7 @@ class Interval:
     note: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return dataclasses.asdict(self)
 
     def __str__(self) -> str:
         pop = f", N={self.population}" if self.population else ""

@@ -15,6 +15,7 @@ three bands (80–100 %, 60–80 %, 0–60 % of the points).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -69,7 +70,7 @@ class SatisfactionRate:
     scores: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return dataclasses.asdict(self)
 
     def statement(self) -> str:
         """The method in one Chinese sentence, to print beside the figure."""

@@ -10,6 +10,7 @@ which is what R's ``survey`` package computes for ``svydesign(strata=, fpc=)``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class StratifiedInterval:
     note: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return dataclasses.asdict(self)
 
 
 def _check_strata(strata: Sequence[Sequence[int]]) -> list[tuple[int, int, int]]:

@@ -16,6 +16,7 @@ computed with fractions so that floating point cannot round it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ class Verdict:
         return VERDICT_LABELS[self.verdict]
 
     def as_dict(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return dataclasses.asdict(self)
 
 
 def target_fraction(target: float | str | Target) -> Fraction:
