@@ -464,3 +464,46 @@ def test_planning_proposes_cards(published):
 def test_answers_dataclass_roundtrip():
     a = Answers({"satisfaction": "满意"}, "满意", "", None)
     assert a.satisfaction == "满意"
+
+
+def test_expired_form_keeps_answers_and_offers_a_fresh_token(client, published, session, monkeypatch):
+    import time
+
+    import survey_app.respond.views as views
+
+    link = poster_of(published["村办公经费"])
+    _, token = open_form(client, link)
+    monkeypatch.setattr(views, "FORM_MAX_AGE", 0)
+    time.sleep(1.1)
+    response = answer(client, link, token, aspect_1="否")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "页面停留时间过长" in html and 'value="否" checked' in html
+    fresh = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
+    assert fresh != token and count(session) == 0
+    monkeypatch.setattr(views, "FORM_MAX_AGE", 3600)
+    assert receipt_in(answer(client, link, fresh).get_data(as_text=True))
+    assert count(session) == 1
+
+
+def test_database_hiccup_keeps_answers_and_the_same_form(client, published, session, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import survey_app.respond.views as views
+
+    link = poster_of(published["村办公经费"])
+    _, token = open_form(client, link)
+    real_submit = views.submit
+
+    def failing(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(views, "submit", failing)
+    response = answer(client, link, token, aspect_1="否")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503 and "没有提交成功" in html and 'value="否" checked' in html
+    assert f'value="{token}"' in html  # the same form token: retrying cannot create a second response
+    assert count(session) == 0
+    monkeypatch.setattr(views, "submit", real_submit)
+    first = receipt_in(answer(client, link, token).get_data(as_text=True))
+    again = receipt_in(answer(client, link, token).get_data(as_text=True))
+    assert first and first == again and count(session) == 1
