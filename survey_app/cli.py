@@ -106,8 +106,6 @@ def import_command(
             sys.exit(1)
         _fail(str(exc))
         return
-    finally:
-        pass
     table = plan.table
     if as_json:
         if dry_run:

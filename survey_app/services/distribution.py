@@ -13,7 +13,6 @@ import io
 import math
 import secrets
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import segno
@@ -232,5 +231,3 @@ def bundle_zip(files: dict[str, str | bytes]) -> bytes:
 def card_pages(cards: list[Link], per_page: int = 8) -> list[list[Link]]:
     return [cards[i : i + per_page] for i in range(0, len(cards), per_page)]
 
-
-QrRenderer = Callable[[str], str]

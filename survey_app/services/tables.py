@@ -521,11 +521,9 @@ class _Builder:
             if not self._unit_line(nonempty, row) and self._keys_in(texts):
                 self.project_row(row, texts)
             return 1
-        if self.columns is not None and self._keys_in(texts) == set():
-            header = _header_map(texts)
-            if header is None:
-                return self.indicator_row(index, row)
         header = _header_map(texts)
+        if self.columns is not None and header is None and not self._keys_in(texts):
+            return self.indicator_row(index, row)
         if header is not None:
             if self.project is None:
                 raise self.error("指标表前没有项目编码和项目名称", row.location)

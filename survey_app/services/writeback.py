@@ -310,8 +310,8 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
                   row.score if row.score is not None else "待评分", row.deviation]
         for col, value in enumerate(values, start=1):
             ws.cell(r, col, value)
-    _merge_runs(ws, first, [r.level1 for r in table.rows], 1)
-    _merge_runs(ws, first, [r.level1 + "|" + r.level2 for r in table.rows], 2)
+    for column, top, bottom in _level_runs(table):
+        ws.merge_cells(start_row=first + top, start_column=column + 1, end_row=first + bottom, end_column=column + 1)
     total_row = first + len(table.rows)
     ws.cell(total_row, 1, "总分")
     ws.merge_cells(start_row=total_row, start_column=1, end_row=total_row, end_column=5)
@@ -340,13 +340,20 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
     ws.print_title_rows = "7:7"
 
 
-def _merge_runs(ws, first: int, keys: list[str], column: int) -> None:  # type: ignore[no-untyped-def]
-    start = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i] != keys[start]:
-            if i - start > 1:
-                ws.merge_cells(start_row=first + start, start_column=column, end_row=first + i - 1, end_column=column)
-            start = i
+def _level_runs(table: EvalTable) -> list[tuple[int, int, int]]:
+    """(column, first row, last row) of each run of equal level-1 / level-2 cells, to merge.
+
+    Row numbers count from 0 within the indicator rows; level 2 runs never cross a level 1 change.
+    """
+    runs = []
+    for column, keys in ((0, [r.level1 for r in table.rows]), (1, [r.level1 + "|" + r.level2 for r in table.rows])):
+        start = 0
+        for i in range(1, len(keys) + 1):
+            if i == len(keys) or keys[i] != keys[start]:
+                if i - start > 1:
+                    runs.append((column, start, i - 1))
+                start = i
+    return runs
 
 
 def export_xlsx(tables: list[EvalTable]) -> bytes:
@@ -418,15 +425,9 @@ def export_docx(table: EvalTable) -> bytes:
                   _fmt(row.score) if row.score is not None else "待评分", row.deviation]
         for c, value in enumerate(values):
             put(r, c, value)
-    for column, keys in ((0, [r.level1 for r in table.rows]), (1, [r.level1 + "|" + r.level2 for r in table.rows])):
-        start = 0
-        for i in range(1, len(keys) + 1):
-            if i == len(keys) or keys[i] != keys[start]:
-                if i - start > 1:
-                    text = grid.cell(6 + start, column).text
-                    merged = grid.cell(6 + start, column).merge(grid.cell(6 + i - 1, column))
-                    merged.text = text
-                start = i
+    for column, top, bottom in _level_runs(table):
+        text = grid.cell(6 + top, column).text
+        grid.cell(6 + top, column).merge(grid.cell(6 + bottom, column)).text = text
     last = n_rows - 1
     put(last, 0, "总分", 4)
     put(last, 5, _fmt(table.total_points))
