@@ -27,7 +27,7 @@ from scipy import stats
 
 from analysis._validation import check_confidence, check_counts
 from analysis.proportions import hypergeometric_bounds, proportion_interval
-from analysis.stratified import stratified_interval
+from analysis.stratified import StratifiedInterval, stratified_interval
 from analysis.targets import Target, parse_target
 
 __all__ = ["Verdict", "min_n_all_satisfied", "sample_size", "target_fraction", "verdict"]
@@ -53,6 +53,8 @@ class Verdict:
     more_needed : int or None
         More responses, at the current rate, that would settle an inconclusive
         verdict (0 when already settled; None when none can, see ``note``).
+    settles_as : {'supported', 'contradicted'} or None
+        Which way those ``more_needed`` responses would settle it (None when settled or unsettleable).
     """
 
     verdict: str
@@ -67,6 +69,7 @@ class Verdict:
     population: int | None
     more_needed: int | None
     note: str = ""
+    settles_as: str | None = None
 
     @property
     def label(self) -> str:
@@ -109,18 +112,20 @@ def _decide_hyper(x: int, n: int, N: int, t: Fraction, tail: float) -> tuple[str
     return "inconclusive", k_l, k_u
 
 
-def _settled_hyper(xs: np.ndarray, ns: np.ndarray, N: int, t: Fraction, alpha: float) -> np.ndarray:
-    """Vectorised: is (x, n) settled? Supported ⇔ K_t−1 rejected; contradicted ⇔ K_t rejected."""
+def _settled_hyper(xs: np.ndarray, ns: np.ndarray, N: int, t: Fraction,
+                   alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised (supported, contradicted): supported ⇔ K_t−1 rejected; contradicted ⇔ K_t rejected."""
     k_t = _k_target(t, N)
     supported = stats.hypergeom.sf(xs - 1, N, k_t - 1, ns) <= alpha if k_t >= 1 else np.ones_like(xs, bool)
     contradicted = stats.hypergeom.cdf(xs, N, k_t, ns) <= alpha
-    return supported | contradicted
+    return supported, contradicted & ~supported
 
 
-def _settled_cp(xs: np.ndarray, ns: np.ndarray, t: float, alpha: float) -> np.ndarray:
+def _settled_cp(xs: np.ndarray, ns: np.ndarray, t: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     lower = np.where(xs == 0, 0.0, stats.beta.ppf(alpha, np.maximum(xs, 1e-300), ns - xs + 1))
     upper = np.where(xs == ns, 1.0, stats.beta.isf(alpha, xs + 1, np.maximum(ns - xs, 1e-300)))
-    return (lower >= t) | (upper < t)
+    supported = lower >= t
+    return supported, (upper < t) & ~supported
 
 
 def verdict(
@@ -131,6 +136,7 @@ def verdict(
     population: int | None = None,
     confidence: float = 0.95,
     strata: Sequence[Sequence[int]] | None = None,
+    max_total: int | None = None,
 ) -> Verdict:
     """Judge a "≥ target" claim from ``successes`` satisfied out of ``n`` valid answers.
 
@@ -146,6 +152,9 @@ def verdict(
         Confidence of each one-sided bound.
     strata : sequence of (population_h, n_h, successes_h), optional
         Villages as strata: exact Bonferroni bounds.
+    max_total : int, optional
+        The most answers the group can ever give (its size) when it is known but
+        not used as the design's population: ``more_needed`` never exceeds it.
 
     Examples
     --------
@@ -172,43 +181,53 @@ def verdict(
         lower, upper = lo, up
         state = "supported" if lower >= float(t) else "contradicted" if upper < float(t) else "inconclusive"
         method = "clopper_pearson"
-    more, note = (0, "") if state != "inconclusive" else _more_needed(x, n, N, t, alpha)
-    return Verdict(state, float(t), p, lower, upper, method, confidence, n, x, N, more, note)
+    more, note, way = (0, "", None) if state != "inconclusive" else _more_needed(x, n, N, t, alpha, max_total)
+    return Verdict(state, float(t), p, lower, upper, method, confidence, n, x, N, more, note, way)
 
 
-def _more_needed(x: int, n: int, N: int | None, t: Fraction, alpha: float) -> tuple[int | None, str]:
+def _more_needed(x: int, n: int, N: int | None, t: Fraction, alpha: float,
+                 max_total: int | None = None) -> tuple[int | None, str, str | None]:
+    """(extra answers, note, which way they settle it) at the current rate."""
     p = x / n
     if N is not None:
         extra = np.arange(1, N - n + 1)
         if extra.size == 0:
-            return None, "已是全面调查，无法再增加样本。"
+            return None, "已是全面调查，无法再增加样本。", None
         ns = n + extra
         xs = np.minimum(np.rint(p * ns).astype(np.int64), ns)
         xs = np.maximum(xs, x)  # answers already in cannot disappear
-        settled = _settled_hyper(xs, ns, N, t, alpha)
-        hits = np.flatnonzero(settled)
+        supported, contradicted = _settled_hyper(xs, ns, N, t, alpha)
+        hits = np.flatnonzero(supported | contradicted)
         if hits.size:
-            return int(extra[hits[0]]), ""
-        return None, "按目前的满意比例，即使调查全部对象也无法得出结论。"
+            i = hits[0]
+            return int(extra[i]), "", "supported" if supported[i] else "contradicted"
+        return None, f"按目前的满意比例，即使调查全部 {N} 人也无法得出结论。", None
     if Fraction(x, n) == t:
-        return None, "目前的满意率正好等于目标值，再多的样本也无法得出结论。"
+        return None, "目前的满意率正好等于目标值，再多的样本也无法得出结论。", None
+    limit = MAX_EXTRA if max_total is None else max(0, max_total - n)
     start, chunk = 1, 4096
-    while start <= MAX_EXTRA:
-        extra = np.arange(start, min(start + chunk, MAX_EXTRA + 1))
+    while start <= limit:
+        extra = np.arange(start, min(start + chunk, limit + 1))
         ns = n + extra
         xs = np.rint(p * ns).astype(np.int64)
-        hits = np.flatnonzero(_settled_cp(xs, ns, float(t), alpha))
+        supported, contradicted = _settled_cp(xs, ns, float(t), alpha)
+        hits = np.flatnonzero(supported | contradicted)
         if hits.size:
-            return int(extra[hits[0]]), ""
+            i = hits[0]
+            return int(extra[i]), "", "supported" if supported[i] else "contradicted"
         start += chunk
         chunk *= 2
-    return None, f"按目前的满意比例，再增加 {MAX_EXTRA} 份也无法得出结论。"
+    if max_total is not None:
+        return None, (f"按目前的满意比例，即使全部 {max_total} 人都作答也无法得出结论；"
+                      "需要已知总体人数并作全面调查，或满意比例发生变化。"), None
+    return None, f"按目前的满意比例，再增加 {MAX_EXTRA} 份也无法得出结论。", None
 
 
-def _verdict_strata(strata: Sequence[Sequence[int]], t: Fraction, confidence: float) -> Verdict:
-    low = stratified_interval(strata, method="exact_bonferroni", confidence=confidence, sides="lower")
+def _decide_strata(rows: list[tuple[int, int, int]], t: Fraction,
+                   confidence: float) -> tuple[str, float, float, StratifiedInterval]:
+    """The plain supported / contradicted / inconclusive test for strata (no more-needed search)."""
+    low = stratified_interval(rows, method="exact_bonferroni", confidence=confidence, sides="lower")
     # upper bound: Bonferroni hypergeometric upper bounds at α/H per stratum
-    rows = [tuple(s) for s in strata]
     H = len(rows)
     alpha = 1 - confidence
     k_upper = sum(hypergeometric_bounds(x_h, n_h, N_h, alpha / H)[1] for N_h, n_h, x_h in rows)
@@ -217,39 +236,64 @@ def _verdict_strata(strata: Sequence[Sequence[int]], t: Fraction, confidence: fl
     k_t = _k_target(t, N)
     k_lower = round(lower * N)
     state = "supported" if k_lower >= k_t else "contradicted" if k_upper < k_t else "inconclusive"
+    return state, lower, upper, low
+
+
+def _verdict_strata(strata: Sequence[Sequence[int]], t: Fraction, confidence: float) -> Verdict:
+    rows = [(int(s[0]), int(s[1]), int(s[2])) for s in strata]
+    state, lower, upper, low = _decide_strata(rows, t, confidence)
     more: int | None = 0
+    way: str | None = None
     note = low.note
     if state == "inconclusive":
-        more, extra_note = _more_needed_strata(rows, t, confidence)
+        more, extra_note, way = _more_needed_strata(rows, t, confidence)
         note = f"{note}; {extra_note}" if extra_note else note
     return Verdict(state, float(t), low.point, lower, upper, "exact_bonferroni", confidence, low.n,
-                   low.successes, N, more, note)
+                   low.successes, low.population, more, note, way)
 
 
-def _more_needed_strata(rows: list[tuple[int, ...]], t: Fraction, confidence: float) -> tuple[int | None, str]:
-    """Extra answers spread over villages in proportion to what each still lacks."""
+def _grow(rows: list[tuple[int, int, int]], m: int) -> list[tuple[int, int, int]]:
+    """``m`` extra answers spread over villages in proportion to what each still lacks, at each village's rate."""
     room = [N_h - n_h for N_h, n_h, _ in rows]
     total_room = sum(room)
+    grown = []
+    for (N_h, n_h, x_h), r in zip(rows, room, strict=True):
+        add = min(r, math.ceil(m * r / total_room)) if total_room else 0
+        grown.append((N_h, n_h + add, min(n_h + add, x_h + round(add * x_h / n_h))))
+    return grown
+
+
+def _strata_after(strata: Sequence[Sequence[int]], m: int, target: float | str | Target,
+                  confidence: float = 0.95) -> str:
+    """The plain verdict state after ``m`` more answers spread as :func:`_grow` does."""
+    rows = [(int(s[0]), int(s[1]), int(s[2])) for s in strata]
+    return _decide_strata(_grow(rows, m), target_fraction(target), confidence)[0]
+
+
+def _more_needed_strata(rows: list[tuple[int, int, int]], t: Fraction,
+                        confidence: float) -> tuple[int | None, str, str | None]:
+    """Extra answers spread over villages in proportion to what each still lacks.
+
+    Each trial asks only the plain supported/contradicted/inconclusive test
+    (:func:`_decide_strata`), never the full verdict with its own search.
+    """
+    total_room = sum(N_h - n_h for N_h, n_h, _ in rows)
     if total_room == 0:
-        return None, "每个村都已全面调查，无法再增加样本。"
+        return None, "每个村都已全面调查，无法再增加样本。", None
 
-    def settled(m: int) -> bool:
-        grown = []
-        for (N_h, n_h, x_h), r in zip(rows, room, strict=True):
-            add = min(r, math.ceil(m * r / total_room))
-            grown.append((N_h, n_h + add, min(n_h + add, x_h + round(add * x_h / n_h))))
-        return verdict(0, 1, float(t), strata=grown, confidence=confidence).verdict != "inconclusive"
+    def state(m: int) -> str:
+        return _decide_strata(_grow(rows, m), t, confidence)[0]
 
-    if not settled(total_room):
-        return None, "按各村目前的满意比例，即使全部调查也无法得出结论。"
+    if state(total_room) == "inconclusive":
+        return None, "按各村目前的满意比例，即使全部调查也无法得出结论。", None
     lo, hi = 1, total_room
     while lo < hi:  # approximately monotone in m; bisection gives the first settling total
         mid = (lo + hi) // 2
-        if settled(mid):
+        if state(mid) != "inconclusive":
             hi = mid
         else:
             lo = mid + 1
-    return lo, "按各村剩余人数比例分配新增样本（近似）"
+    return lo, "按各村剩余人数比例分配新增样本（近似）", state(lo)
 
 
 # -- planning ---------------------------------------------------------------------
@@ -271,11 +315,17 @@ def _x_crit(n: int, t: Fraction, alpha: float, method: str, N: int | None) -> in
         xs = np.arange(1, n + 1)
         ok = stats.beta.ppf(alpha, xs, n - xs + 1) >= tf
     elif method == "wilson":
-        z = float(stats.norm.isf(alpha))
+        # exactly proportion_interval(method="wilson", population=N, sides="lower"): n_eff = n(N−1)/(N−n)
+        # with a population, the observed rate in a census, plain Wilson without one
         xs = np.arange(0, n + 1)
         p = xs / n
-        denom = 1 + z * z / n
-        lower = (p + z * z / (2 * n) - z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / denom
+        if N is not None and n >= N:
+            lower = p
+        else:
+            z = float(stats.norm.isf(alpha))
+            m = n if N is None else n * (N - 1) / (N - n)
+            denom = 1 + z * z / m
+            lower = (p + z * z / (2 * m) - z * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m))) / denom
         ok = lower >= tf
     elif method == "jeffreys":
         xs = np.arange(0, n + 1)
@@ -383,6 +433,8 @@ def min_n_all_satisfied(
             n -= 1
         while alpha ** (1 / n) < float(t):
             n += 1
+        if population is not None and n > population:
+            raise ValueError(f"no all-satisfied sample up to {population} supports the target with clopper_pearson")
         return n
     limit = population if population is not None else 10_000_000
     if method == "exact_hypergeometric":

@@ -3,7 +3,7 @@
 import pytest
 from scipy import stats
 
-from analysis import min_n_all_satisfied, parse_target, sample_size, target_fraction, verdict
+from analysis import min_n_all_satisfied, parse_target, proportion_interval, sample_size, target_fraction, verdict
 from tests.analysis import reference_values as ref
 
 
@@ -95,3 +95,84 @@ def test_sample_size_rejects_impossible_plans():
         sample_size(0.95, 0.95)
     with pytest.raises(ValueError, match="below the target even in a census"):
         sample_size(0.95, 0.951, population=31)
+
+
+# -- issue 11: the stratified more-needed search and planning that matches the verdict's bound -------
+
+def _strata_34():
+    """34 villages of uneven size, sampled unevenly, nearly all satisfied (realistic staff input)."""
+    rows = [(575, 56, 56), (822, 27, 24), (1220, 50, 47)]
+    for h in range(31):
+        size = 90 + (h * 137) % 1400
+        n = 8 + (h * 7) % 40
+        rows.append((size, n, n - (h % 3 == 0)))
+    return rows
+
+
+def test_stratified_more_needed_is_quick_and_uses_a_plain_test(monkeypatch):
+    """The search asks "settled or not" per trial; it never runs a full verdict (with its own search)."""
+    import importlib
+
+    module = importlib.import_module("analysis.verdict")
+    calls = {"n": 0}
+    original = module.verdict
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "verdict", counting)
+    for strata in ([(575, 56, 56), (822, 27, 24), (1220, 50, 47)], _strata_34()):
+        v = counting(0, 0, 0.95, strata=strata)
+        assert v.verdict == "inconclusive" and v.more_needed is not None and v.more_needed > 0
+        assert v.settles_as in ("supported", "contradicted")
+        # the answer is right: adding that many settles it, one fewer does not
+        assert module._strata_after(strata, v.more_needed, 0.95) != "inconclusive"
+    assert calls["n"] == 2
+
+
+def test_more_needed_says_which_way_it_settles():
+    low = verdict(11, 12, "≥95%")
+    assert low.verdict == "inconclusive" and low.settles_as == "contradicted" and low.more_needed == 126
+    high = verdict(146, 150, "≥95%")
+    assert high.settles_as == "supported"
+    assert verdict(150, 150, "≥95%", population=197).settles_as is None  # already settled
+
+
+def test_more_needed_never_exceeds_the_group():
+    """A group of 31 without a design population: never propose more than the 31 can give."""
+    v = verdict(29, 30, "≥95%", max_total=31)
+    assert v.verdict == "inconclusive" and v.more_needed is None and "31" in v.note
+    w = verdict(11, 12, "≥95%", max_total=31)
+    assert w.more_needed is None or w.more_needed <= 31 - 12
+
+
+@pytest.mark.parametrize("population", [None, 31, 34, 197, 200, 1000])
+@pytest.mark.parametrize("method", ["clopper_pearson", "wilson", "exact_hypergeometric"])
+def test_planning_uses_exactly_the_interval_bound(method, population):
+    """min_n_all_satisfied is the first n whose all-satisfied lower bound (as proportion_interval
+    computes it for this method and population) reaches the target."""
+    if method == "exact_hypergeometric" and population is None:
+        return
+    limit = population or 200
+
+    def supported(n):
+        return proportion_interval(n, n, method=method, population=population, sides="lower").lower >= 0.95
+
+    first = next((n for n in range(1, limit + 1) if supported(n)), None)
+    if first is None:  # e.g. Clopper–Pearson ignores N = 31 and would need 59 of 31
+        with pytest.raises(ValueError):
+            min_n_all_satisfied(0.95, population=population, method=method)
+    else:
+        assert min_n_all_satisfied(0.95, population=population, method=method) == first
+
+
+def test_sample_size_wilson_with_population_uses_the_fpc_bound():
+    from analysis.verdict import _x_crit
+    from fractions import Fraction
+
+    for n in (20, 60, 150):
+        x = _x_crit(n, Fraction(19, 20), 0.05, "wilson", 197)
+        ok = [proportion_interval(k, n, method="wilson", population=197, sides="lower").lower >= 0.95
+              for k in range(n + 1)]
+        assert x == (ok.index(True) if True in ok else n + 1)
