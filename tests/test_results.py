@@ -198,7 +198,10 @@ def test_self_evaluation_table_scores(evaluated, session):
     assert table.total == 96.47 and table.total_points == 100
     sat = table.rows[-1]
     assert sat.actual == "97.3%" and sat.note == "①"
-    assert "n=150" in table.footnotes[0] and "总体 197 人" in table.footnotes[0] and "[95.4%, 98.0%]" in table.footnotes[0]
+    note = table.footnotes[0]
+    assert "有效答卷 150 份" in note and "总体 197 人" in note and "95.4%–98.0%" in note
+    # plain Chinese, never contradicting itself (issue 16)
+    assert "总体人数未知" not in note and not any(w in note for w in ("wilson", "clopper", "verdict", "exact"))
 
 
 def test_xlsx_export_cell_by_cell(evaluated, session, client, auth):
@@ -222,7 +225,7 @@ def test_xlsx_export_cell_by_cell(evaluated, session, client, auth):
     assert [ws.cell(14, c).value for c in range(1, 8)] == ["满意度指标", "服务对象满意度指标", "群众满意度①", "≥95%",
                                                            "97.3%", 10, 10]
     assert (ws.cell(15, 1).value, ws.cell(15, 6).value, ws.cell(15, 7).value) == ("总分", 100, 96.47)
-    assert ws.cell(16, 1).value.startswith("① 群众满意度：问卷调查，有效答卷 n=150")
+    assert ws.cell(16, 1).value.startswith("① 群众满意度：问卷调查，满意率 97.3%：有效答卷 150 份")
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A1:H1", "A8:A11", "A12:A13", "A15:E15"} <= merged
     assert int(ws.page_setup.paperSize) == 9 and ws.page_setup.fitToWidth == 1
@@ -263,3 +266,39 @@ def test_self_evaluation_page_saves_entries(published, session, client, auth):
     assert "100.00%，得分 10.0 / 10.0" in page and 'value="34个"' in page
     bad = client.post(f"/projects/{project.id}/self-evaluation", data={"executed": "很多"}, follow_redirects=True)
     assert "全年执行数“很多”不是数字" in bad.get_data(as_text=True)
+
+
+# -- issue 11: one figure everywhere ---------------------------------------------------------------
+
+
+def test_progress_page_shows_the_same_figure_as_the_results_page_after_exclusions(client, auth, published,
+                                                                                   villages, session):
+    """After excluding 10 of 50 answers the results page shows 40/40; the progress page must too."""
+    q = published["村办公经费"]
+    add_responses(session, q, [(villages[0], 40, 10, 0)])
+    dissatisfied = session.scalars(select(Response).where(Response.questionnaire_id == q.id,
+                                                          Response.satisfaction == "不满意")).all()
+    for response in dissatisfied:
+        exclude(session, response, "测试：重复录入", actor="test")
+    session.commit()
+    r = compute(session, q)
+    assert (r.valid_n, r.successes, r.excluded) == (40, 40, 10) and r.actual_value == "100.0%"
+    auth.login("auditor")
+    progress = client.get(f"/questionnaires/{q.id}/progress").get_data(as_text=True)
+    results = client.get(f"/questionnaires/{q.id}/results").get_data(as_text=True)
+    assert "80.0%" not in progress
+    assert r.figure.statement in progress and r.figure.statement in results
+
+
+def test_figure_statement_is_plain_chinese_and_never_contradicts_itself(published, villages, session):
+    q = published["村办公经费"]  # population unknown
+    add_responses(session, q, [(villages[0], 11, 1, 0)])
+    r = compute(session, q)
+    text = r.figure.statement
+    assert text.count("总体人数未知") == 1
+    assert "再收 126 份" in text and "“未达标”" in text
+    assert not any(word in text for word in ("wilson", "clopper", "Wilson", "Clopper", "inconclusive", "None"))
+    q2 = published["村干部工资"]  # 197 cadres
+    add_responses(session, q2, [(villages[0], 30, 0, 0)])
+    text2 = compute(session, q2).figure.statement
+    assert "总体 197 人" in text2 and "总体人数未知" not in text2

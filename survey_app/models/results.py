@@ -70,6 +70,12 @@ class Measurement(Base):
 
     indicator: Mapped[Indicator] = relationship()
 
+    @property
+    def verdict_label(self) -> str:
+        """The verdict in plain Chinese."""
+        return {"supported": "达标（有统计支持）", "contradicted": "未达标", "inconclusive": "尚无定论"}.get(
+            self.verdict, "未判定")
+
     def __repr__(self) -> str:
         return f"<Measurement {self.id} indicator={self.indicator_id} {self.actual_value} {self.verdict}>"
 

@@ -51,7 +51,7 @@ def _store(session: Session, result: IndicatorResult, actor: str) -> Measurement
         excluded=result.excluded + result.dont_know,
         population=result.population,
         design=result.design,
-        method=f"{result.display_method}; verdict: {v.method if v else 'none'}",
+        method=f"{result.display_method}; verdict: {v.method if v else 'none'}"[:64],
         confidence=CONFIDENCE,
         verdict=v.verdict if v else "none",
         versions=result.versions,
@@ -83,12 +83,15 @@ def latest_measurement(session: Session, indicator: Indicator) -> Measurement | 
 
 
 def footnote(m: Measurement) -> str:
-    """n, population, method and interval in one sentence, for the table's footnote."""
-    population = f"总体 {m.population} 人" if m.population else "总体人数未知"
-    scale, unit = (100, "%") if m.actual_value.endswith("%") else (1, "分")
-    verdict = {"supported": "达标有统计支持", "contradicted": "未达标", "inconclusive": "尚无定论",
-               "none": "未判定"}[m.verdict]
-    return (f"问卷调查，有效答卷 n={m.n}，{population}，{m.details.get('design_label', m.design)}；"
-            f"{int(m.confidence * 100)}% 区间 [{m.lower * scale:.1f}{unit}, {m.upper * scale:.1f}{unit}]，"
-            f"单侧下限 {m.bound * scale:.1f}{unit}（{m.method}）；结论：{verdict}；"
-            f"问卷版本 {','.join(str(x) for x in m.versions)}；{m.created_at:%Y-%m-%d} 写回。")
+    """The figure as written back, in one plain Chinese sentence, for the table's footnote.
+
+    The sentence is the figure function's own statement stored at write-back time
+    (method names stay in ``details['detail']`` for auditors)."""
+    versions = ",".join(str(x) for x in m.versions)
+    statement = m.details.get("statement")
+    if not statement:  # written back before statements were stored
+        scale, unit = (100, "%") if m.actual_value.endswith("%") else (1, "分")
+        population = f"总体 {m.population} 人" if m.population else "总体人数未知"
+        statement = (f"{m.actual_value}：有效答卷 {m.n} 份，{population}；{int(m.confidence * 100)}% 置信区间 "
+                     f"{m.lower * scale:.1f}{unit}–{m.upper * scale:.1f}{unit}；结论：{m.verdict_label}。")
+    return f"问卷调查，{statement}问卷版本 {versions}；{m.created_at:%Y-%m-%d} 写回。"
