@@ -9,8 +9,13 @@ Checks:
    rows, gaps, duplicates), and that the manifest's head is what the rows form;
 2. with ``--head``: that the bundle extends that head (the root must be the
    manifest head or one of its published heads, whose positions must all hold);
-3. every figure in the manifest, recomputed from the raw rows with the stated
-   design: counts, valid n, the rate, the interval and the verdict.
+3. exclusions against the chained audit events that made and reverted them, and
+   every questionnaire version's content against its hash (:mod:`analysis.records`);
+4. every figure in the manifest, recomputed with the one figure function
+   (:func:`analysis.figure.figure`) from the raw rows, the exclusions and the
+   stated populations: the design is chosen again, and every count (responses,
+   valid, 不了解, excluded, per option, per version, per village), the rate, the
+   interval, the bound, the verdict and the more-needed are compared.
 """
 
 from __future__ import annotations
@@ -25,12 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_extends, root, verify_rows
-from analysis.proportions import proportion_interval
-from analysis.scoring import score_interval
-from analysis.stratified import IntervalUndefined, stratified_interval
-from analysis.verdict import verdict
+from analysis.records import check_exclusions, check_versions
+from analysis.figure import figure
 
-SCALE = ("非常满意", "满意", "一般", "不满意", "非常不满意")
 TOLERANCE = 1e-9
 
 
@@ -51,10 +53,12 @@ class BundleError(ValueError):
     """The file is not a readable audit bundle."""
 
 
-def _read(path: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]], list[dict[str, Any]]]:
+def _read(path: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]], list[dict[str, Any]],
+                             list[dict[str, Any]]]:
     try:
         archive = zipfile.ZipFile(path)
         manifest = json.loads(archive.read("manifest.json"))
+        versions = json.loads(archive.read("questionnaire_versions.json"))
         responses = list(csv.DictReader(io.StringIO(archive.read("responses.csv").decode("utf-8"))))
         exclusions = list(csv.DictReader(io.StringIO(archive.read("exclusions.csv").decode("utf-8"))))
         events = list(csv.DictReader(io.StringIO(archive.read("audit_log.csv").decode("utf-8"))))
@@ -66,17 +70,21 @@ def _read(path: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[st
     for row in events:
         row["chain_key"] = AUDIT_CHAIN
         row["chain_seq"] = int(row["chain_seq"])
-    return manifest, responses, exclusions, events
+    return manifest, responses, exclusions, events, versions
 
 
 def verify_bundle(path: str, *, head: str | None = None) -> Report:
     """Run all checks on the bundle at ``path``."""
-    manifest, responses, exclusions, events = _read(path)
+    manifest, responses, exclusions, events, versions = _read(path)
     report = Report(checked_rows=len(responses))
     problems, actual = verify_rows(responses)
     report.problems.extend(problems)
     audit_problems, audit_head = verify_rows(events, AUDIT_FIELDS)  # the staff audit log is a chain too
     report.problems.extend(audit_problems)
+    # exclusions against their chained events; version contents against their hashes
+    receipts = {row["id"]: row["receipt"] for row in responses if row["id"] is not None}
+    report.problems.extend(check_exclusions(exclusions, events, receipts))
+    report.problems.extend(check_versions(versions, events))
     actual.update(audit_head)
     report.root = root(actual)
     stated = manifest.get("head", {})
@@ -96,7 +104,7 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
             report.problems.append(Problem("altered", "*", None, None, None, f"链头 {head} 所列的位置与其哈希不符"))
         else:
             report.problems.extend(check_extends(by_position, chains, actual))
-    _check_figures(manifest, responses, exclusions, report)
+    _check_figures(manifest, responses, exclusions, versions, report)
     return report
 
 
@@ -106,81 +114,77 @@ def _close(a: Any, b: Any) -> bool:
     return math.isclose(float(a), float(b), rel_tol=0, abs_tol=TOLERANCE)
 
 
-def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]],
-                   exclusions: list[dict[str, str]], report: Report) -> None:
-    excluded = {int(e["response_id"]) for e in exclusions if not e.get("reverted_at")}
-    by_questionnaire: dict[int, list[dict[str, Any]]] = defaultdict(list)
+def _village_key(value: Any) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]], exclusions: list[dict[str, str]],
+                   versions: list[dict[str, Any]], report: Report) -> None:
+    """Recompute every figure with :func:`analysis.figure.figure` from the raw rows, the exclusions and the
+    stated inputs (method, target, populations); the design is chosen again here, never read from the
+    manifest. Every count is compared: responses, valid, 不了解, excluded, satisfied, per option, per
+    version, per village; then design, rate, interval, bound, verdict and more-needed."""
+    active = {int(e["response_id"]) for e in exclusions if not e.get("reverted_at")}
+    numbers = {int(v["id"]): int(v["number"]) for v in versions}
+    cells: dict[int, Counter[tuple[Any, Any, str]]] = defaultdict(Counter)
+    excluded: Counter[int] = Counter()
     for row in responses:
-        if row["simulated"].lower() in ("true", "1") or row["id"] in excluded:
+        if row["simulated"].lower() in ("true", "1"):
             continue
-        by_questionnaire[int(row["questionnaire_id"])].append(row)
-    for figure in manifest.get("figures", []):
+        questionnaire_id = int(row["questionnaire_id"])
+        if row["id"] in active:
+            excluded[questionnaire_id] += 1
+            continue
+        version = numbers.get(int(row["version_id"])) if row.get("version_id") else None
+        cells[questionnaire_id][(_village_key(row.get("village_id")), version, row["satisfaction"])] += 1
+    for stated in manifest.get("figures", []):
         report.checked_figures += 1
-        label = f"{figure.get('project')}·{figure.get('indicator')}"
-        rows = by_questionnaire.get(int(figure["questionnaire_id"]), [])
-        counts = Counter(r["satisfaction"] for r in rows)
-        valid = sum(counts[o] for o in SCALE)
-        successes = counts[SCALE[0]] + counts[SCALE[1]]
+        label = f"{stated.get('project')}·{stated.get('indicator')}"
+        questionnaire_id = int(stated["questionnaire_id"])
+        inputs = stated.get("inputs") or {}
 
-        def diff(what: str, stated: Any, recomputed: Any, label: str = label) -> None:
-            report.differences.append(f"{label}：{what} 公布值 {stated}，重新计算为 {recomputed}")
+        def diff(what: str, published: Any, recomputed: Any, label: str = label) -> None:
+            report.differences.append(f"{label}：{what} 公布值 {published}，重新计算为 {recomputed}")
 
-        if figure["valid_n"] != valid:
-            diff("有效答卷数", figure["valid_n"], valid)
-        if figure["successes"] != successes:
-            diff("满意人数", figure["successes"], successes)
-        if figure.get("value") is None or not valid:
+        try:
+            mine = figure(
+                [(*key, count) for key, count in cells[questionnaire_id].items()],
+                target=inputs.get("target", stated.get("target")),
+                rate_method=inputs.get("rate_method", stated.get("method", {}).get("rate", "top2")),
+                population=inputs.get("population"),
+                village_populations={int(k): v for k, v in (inputs.get("village_populations") or {}).items()},
+                excluded=excluded[questionnaire_id],
+                confidence=float(inputs.get("confidence", 0.95)),
+            ).as_dict()
+        except ValueError as exc:
+            diff("重新计算", "（见清单）", f"无法计算：{exc}")
             continue
-        design, population = figure["design"], figure.get("population")
-        target = figure.get("target")
-        interval = figure["interval"]
-        stated_verdict = figure.get("verdict")
-        if figure["method"]["rate"] == "weighted":
-            pop = valid if design == "census" else population
-            iv = score_interval(dict(counts), population=pop)
-            value, lower, upper = iv.point, iv.lower, iv.upper
-            recomputed_verdict = stated_verdict["verdict"] if stated_verdict else None
-        elif design == "census":
-            value = lower = upper = successes / valid
-            recomputed_verdict = verdict(successes, valid, target, population=valid).verdict if stated_verdict else None
-        elif design == "stratified":
-            strata = [tuple(s) for s in figure.get("strata") or []]
-            recount = _strata_from_rows(rows, figure)
-            if sorted(recount) != sorted(strata):
-                diff("分层（人数，答卷，满意）", strata, recount)
-            try:
-                iv = stratified_interval(recount, method="wilson")
-            except IntervalUndefined:
-                iv = stratified_interval(recount, method="wilson_kish")
-            value, lower, upper = iv.point, iv.lower, iv.upper
-            recomputed_verdict = verdict(0, 0, target, strata=recount).verdict if stated_verdict else None
-        elif design == "finite":
-            iv = proportion_interval(successes, valid, method="exact_hypergeometric", population=population)
-            value, lower, upper = successes / valid, iv.lower, iv.upper
-            recomputed_verdict = verdict(successes, valid, target, population=population).verdict if stated_verdict else None
-        else:
-            iv = proportion_interval(successes, valid, method="wilson")
-            value, lower, upper = successes / valid, iv.lower, iv.upper
-            recomputed_verdict = verdict(successes, valid, target).verdict if stated_verdict else None
-        for what, stated, mine in (("满意率", figure["value"], value), ("区间下限", interval["lower"], lower),
-                                   ("区间上限", interval["upper"], upper)):
-            if not _close(stated, mine):
-                diff(what, stated, mine)
-        if stated_verdict and stated_verdict["verdict"] != recomputed_verdict:
-            diff("结论", stated_verdict["verdict"], recomputed_verdict)
-
-
-def _strata_from_rows(rows: list[dict[str, Any]], figure: dict[str, Any]) -> list[tuple[int, int, int]]:
-    """Per-village (N, n, satisfied) from the rows, with the stated village populations."""
-    populations = {v["village_id"]: v["population"] for v in figure.get("villages", [])}
-    groups: dict[int, Counter[str]] = defaultdict(Counter)
-    for row in rows:
-        if row["village_id"]:
-            groups[int(row["village_id"])][row["satisfaction"]] += 1
-    out = []
-    for village_id in sorted(groups):
-        answers = groups[village_id]
-        n = sum(answers[o] for o in SCALE)
-        if n and populations.get(village_id):
-            out.append((int(populations[village_id]), n, answers[SCALE[0]] + answers[SCALE[1]]))
-    return out
+        for key, what in (("responses", "答卷总数"), ("valid_n", "有效答卷数"), ("dont_know", "“不了解”人数"),
+                          ("excluded_by_staff", "工作人员排除数"), ("successes", "满意人数"), ("design", "设计"),
+                          ("population", "总体人数")):
+            if stated.get(key) != mine[key]:
+                diff(what, stated.get(key), mine[key])
+        if stated.get("counts") != mine["counts"]:
+            diff("各选项人数", stated.get("counts"), mine["counts"])
+        if stated.get("per_version") != mine["per_version"]:
+            diff("各版本答卷数", stated.get("per_version"), mine["per_version"])
+        stated_villages = {_village_key(v.get("village_id")): (v["n"], v["successes"], v["dont_know"])
+                           for v in stated.get("villages", [])}
+        my_villages = {v["village"]: (v["n"], v["successes"], v["dont_know"]) for v in mine["villages"]}
+        if stated_villages != my_villages:
+            diff("各村（有效，满意，不了解）", stated_villages, my_villages)
+        if stated.get("strata") is not None and [tuple(s) for s in stated["strata"]] != [
+                tuple(s) for s in mine["strata"] or []]:
+            diff("分层（人数，答卷，满意）", stated.get("strata"), mine["strata"])
+        interval = stated.get("interval") or {}
+        for what, published, recomputed in (("满意率", stated.get("value"), mine["value"]),
+                                            ("区间下限", interval.get("lower"), mine["interval"]["lower"]),
+                                            ("区间上限", interval.get("upper"), mine["interval"]["upper"])):
+            if not _close(published, recomputed):
+                diff(what, published, recomputed)
+        stated_verdict, my_verdict = stated.get("verdict") or {}, mine["verdict"] or {}
+        for key, what in (("verdict", "结论"), ("more_needed", "还需答卷数"), ("settles_as", "可判定方向")):
+            if key in stated_verdict and stated_verdict.get(key) != my_verdict.get(key):
+                diff(what, stated_verdict.get(key), my_verdict.get(key))
+        if not _close(stated_verdict.get("bound"), my_verdict.get("bound")):
+            diff("单侧下限", stated_verdict.get("bound"), my_verdict.get("bound"))

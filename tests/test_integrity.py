@@ -246,3 +246,127 @@ def test_tampered_audit_log_in_bundle_is_caught(exported, tmp_path):
 
     report = verify_bundle(_rewrite(data, tmp_path, "audit.zip", change))
     assert [(p.kind, p.chain_key, p.seq) for p in report.problems][:1] == [("altered", "audit", 2)]
+
+
+# -- issue 11: exclusions and questionnaire versions are inside the tamper evidence ---------------
+
+
+@pytest.fixture
+def excluded(responses, session):
+    """Two exclusions made through the application, one of them reverted."""
+    from survey_app.services.exclusions import exclude, revert_exclusion
+
+    first = exclude(session, responses[0], "重复作答", actor="staff")
+    second = exclude(session, responses[1], "测试数据", actor="staff")
+    revert_exclusion(session, second, "误排除", actor="staff")
+    session.commit()
+    return first, second
+
+
+def test_exclusions_made_by_the_application_verify_clean(excluded, session, cli):
+    assert verify_database(session) == []
+    assert cli("verify").exit_code == 0
+
+
+def test_raw_inserted_exclusion_is_caught(excluded, responses, session, cli):
+    """A raw INSERT moved a figure from 45/50 to 45/45 unnoticed; now it is reported."""
+    target = responses[5]
+    session.execute(text("INSERT INTO exclusions (response_id, reason, excluded_by, excluded_at, revert_reason) "
+                         "VALUES (:r, '插入', 'nobody', CURRENT_TIMESTAMP, '')"), {"r": target.id})
+    problems = verify_database(session)
+    assert [(p.kind, p.chain_key, p.receipt) for p in problems] == [("inserted", "exclusions", target.receipt)]
+    result = cli("verify")
+    assert result.exit_code == 1 and target.receipt in result.output
+
+
+def test_deleted_exclusion_is_caught(excluded, session):
+    session.execute(text("DELETE FROM exclusions WHERE id = :id"), {"id": excluded[0].id})
+    assert [(p.kind, p.chain_key) for p in verify_database(session)] == [("deleted", "exclusions")]
+
+
+@pytest.mark.parametrize("change", ["reason", "response", "unrevert", "revert"])
+def test_altered_exclusion_is_caught(excluded, responses, session, change):
+    first, second = excluded
+    statement, params = {
+        "reason": ("UPDATE exclusions SET reason = '别的理由' WHERE id = :id", {"id": first.id}),
+        "response": ("UPDATE exclusions SET response_id = :r WHERE id = :id", {"id": first.id, "r": responses[7].id}),
+        "unrevert": ("UPDATE exclusions SET reverted_at = NULL, reverted_by = NULL WHERE id = :id", {"id": second.id}),
+        "revert": ("UPDATE exclusions SET reverted_at = CURRENT_TIMESTAMP, reverted_by = 'x' WHERE id = :id",
+                   {"id": first.id}),
+    }[change]
+    session.execute(text(statement), params)
+    problems = verify_database(session)
+    assert problems and {p.chain_key for p in problems} == {"exclusions"}
+    assert "altered" in kinds(problems)
+
+
+def test_altered_questionnaire_version_is_caught(responses, session, cli):
+    from survey_app.models import QuestionnaireVersion
+
+    version = session.scalars(select(QuestionnaireVersion).order_by(QuestionnaireVersion.id)).first()
+    content = dict(version.content, title="改过的标题")
+    session.execute(text("UPDATE questionnaire_versions SET content = :c WHERE id = :id"),
+                    {"c": json.dumps(content, ensure_ascii=False), "id": version.id})
+    problems = verify_database(session)
+    assert [(p.kind, p.chain_key) for p in problems] == [("altered", "versions")]
+    assert cli("verify").exit_code == 1
+
+
+@pytest.fixture
+def exported_with_exclusions(excluded, session, tmp_path):
+    data = bundle(session, actor="auditor")
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    assert verify_bundle(str(path)).ok
+    return data
+
+
+@pytest.mark.parametrize("tamper", ["insert", "delete", "alter", "version"])
+def test_tampered_exclusions_and_versions_in_bundle_are_caught(exported_with_exclusions, responses, tmp_path, tamper):
+    data = exported_with_exclusions
+
+    def change(name, content):
+        if name == "exclusions.csv" and tamper == "insert":
+            return _edit_csv(content, lambda rows: rows + [dict(rows[0], id="999", response_id=str(responses[6].id))])
+        if name == "exclusions.csv" and tamper == "delete":
+            return _edit_csv(content, lambda rows: rows[1:])
+        if name == "exclusions.csv" and tamper == "alter":
+            return _edit_csv(content, lambda rows: [dict(r, reason="别的理由") for r in rows])
+        if name == "questionnaire_versions.json" and tamper == "version":
+            versions = json.loads(content)
+            versions[0]["content"]["title"] = "改过的标题"
+            return json.dumps(versions, ensure_ascii=False).encode()
+        return content
+
+    report = verify_bundle(_rewrite(data, tmp_path, f"{tamper}.zip", change))
+    assert not report.ok
+    expected = {"insert": "inserted", "delete": "deleted", "alter": "altered", "version": "altered"}[tamper]
+    assert expected in {p.kind for p in report.problems}
+    assert {p.chain_key for p in report.problems} <= {"exclusions", "versions"}
+
+
+def test_bundle_figures_are_recomputed_in_full(exported_with_exclusions, tmp_path):
+    """The verifier compares every count (responses, 不了解, excluded, per village, per option, per version)
+    and recomputes the design itself instead of trusting the manifest."""
+    data = exported_with_exclusions
+    for what in ("responses", "dont_know", "excluded_by_staff", "design", "village", "option", "version"):
+        def change(name, content, what=what):
+            if name != "manifest.json":
+                return content
+            manifest = json.loads(content)
+            figure = next(f for f in manifest["figures"] if f["valid_n"])
+            if what == "design":
+                figure["design"] = "census"
+            elif what == "village":
+                figure["villages"][0]["n"] += 1
+            elif what == "option":
+                figure["counts"]["一般"] += 1
+            elif what == "version":
+                key = next(iter(figure["per_version"]))
+                figure["per_version"][key] += 1
+            else:
+                figure[what] += 1
+            return json.dumps(manifest, ensure_ascii=False).encode()
+
+        report = verify_bundle(_rewrite(data, tmp_path, f"{what}.zip", change))
+        assert report.differences, what

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 import analysis
 from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, RECORD_FIELDS, Problem, check_extends, root, row_hash, timestamp, verify_rows
+from analysis.records import check_exclusions, check_versions
 from survey_app import __version__
 from survey_app.models import (
     AuditEvent,
@@ -136,6 +137,7 @@ def verify_database(session: Session, *, head: str | None = None) -> list[Proble
         first = next(r for r in rows if r["chain_key"] == key)
         problems.append(Problem("inserted", key, first["chain_seq"], first["id"], first["receipt"],
                                 "系统从未建立过这条记录链：记录是被插入的"))
+    problems += _check_records(session, audit)
     by_position = {(r["chain_key"], r["chain_seq"]): r for r in rows}
     published = list(session.scalars(select(PublishedHead).order_by(PublishedHead.id)))
     if head is not None:
@@ -149,6 +151,32 @@ def verify_database(session: Session, *, head: str | None = None) -> list[Proble
             problems.append(Problem("altered", "*", None, p.id, None, f"已发布的链头 {p.root[:12]} 被改动"))
         problems.extend(check_extends(by_position, p.chains, actual))
     return problems
+
+
+def _plain_rows(session: Session, model: type[Any], names: list[str]) -> list[dict[str, Any]]:
+    """Rows as stored now (plain columns: never stale objects from the session); times as UTC text."""
+    rows = []
+    for row in session.execute(select(*(getattr(model, n) for n in names)).order_by(model.id)):
+        item = dict(zip(names, row, strict=True))
+        rows.append({k: (timestamp(v) if k.endswith("_at") and v else "" if v is None else v) for k, v in item.items()})
+    return rows
+
+
+def _exclusion_rows(session: Session) -> list[dict[str, Any]]:
+    return _plain_rows(session, Exclusion, ["id", "response_id", "reason", "excluded_by", "excluded_at",
+                                            "reverted_at", "reverted_by", "revert_reason"])
+
+
+def _version_rows(session: Session) -> list[dict[str, Any]]:
+    return _plain_rows(session, QuestionnaireVersion, ["questionnaire_id", "number", "id", "content",
+                                                       "content_hash", "published_at", "published_by"])
+
+
+def _check_records(session: Session, audit: list[dict[str, Any]]) -> list[Problem]:
+    """Exclusions against their chained audit events; version contents against their hashes."""
+    receipts = {rid: receipt for rid, receipt in session.execute(select(Response.id, Response.receipt))}
+    return (check_exclusions(_exclusion_rows(session), audit, receipts)
+            + check_versions(_version_rows(session), audit))
 
 
 def receipt_status(session: Session, receipt: str) -> dict[str, Any] | None:
@@ -183,19 +211,13 @@ def bundle(session: Session, *, actor: str) -> bytes:
     heads = current_head(session)
     figures = [compute(session, q).as_dict()
                for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))]
-    versions = [{"questionnaire_id": v.questionnaire_id, "number": v.number, "id": v.id, "content": v.content,
-                 "content_hash": v.content_hash, "published_at": timestamp(v.published_at),
-                 "published_by": v.published_by}
-                for v in session.scalars(select(QuestionnaireVersion).order_by(QuestionnaireVersion.id))]
+    versions = _version_rows(session)
     cards = [{"id": c.id, "questionnaire_id": c.questionnaire_id, "village": c.village.name if c.village else "",
               "kind": c.kind.value, "card_no": c.card_no or "", "created_at": timestamp(c.created_at),
               "voided_at": timestamp(c.voided_at) if c.voided_at else "",
               "used_at": timestamp(c.used_at) if c.used_at else ""}
              for c in session.scalars(select(Link).order_by(Link.id))]
-    exclusions = [{"id": e.id, "response_id": e.response_id, "reason": e.reason, "excluded_by": e.excluded_by,
-                   "excluded_at": timestamp(e.excluded_at), "reverted_at": timestamp(e.reverted_at) if e.reverted_at
-                   else "", "reverted_by": e.reverted_by or "", "revert_reason": e.revert_reason}
-                  for e in session.scalars(select(Exclusion).order_by(Exclusion.id))]
+    exclusions = _exclusion_rows(session)
     events = [{k: v for k, v in row.items() if k in AUDIT_EXPORT_FIELDS} for row in _audit_rows(session)]
     published = [{"root": p.root, "chains": p.chains, "published_at": timestamp(p.published_at),
                   "published_by": p.published_by, "responses": p.responses}

@@ -13,7 +13,6 @@ into a numbered :class:`QuestionnaireVersion`; a published version never changes
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from decimal import Decimal
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis import FIVE_POINT
+from analysis.records import content_hash
 from survey_app.db import utcnow
 from survey_app.models import (
     Indicator,
@@ -157,8 +157,7 @@ def validate_content(content: dict[str, Any]) -> None:
 
 
 def _hash(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return content_hash(content)
 
 
 def ensure_questionnaire(session: Session, indicator: Indicator, *, actor: str) -> tuple[Questionnaire, bool]:
