@@ -330,16 +330,8 @@ def results_command(project_code: str | None, simulated: bool, as_json: bool) ->
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2, default=str))
     else:
-        for r in results:
-            v = r.verdict
-            line = f"{r.indicator.project.name}·{r.indicator.name} 目标{r.indicator.target_raw}：有效 {r.valid_n} 份"
-            if r.value is not None:
-                line += (f"，{r.actual_value} [{r.lower * 100:.1f}%, {r.upper * 100:.1f}%]" if r.rate_method == "top2"
-                         else f"，{r.actual_value}")
-                line += f"，{r.design_label}"
-            if v is not None:
-                line += f"；{v.label}（单侧下限 {v.lower * 100:.1f}%）"
-            click.echo(line)
+        for r in results:  # the figure function's own statement, as on every page
+            click.echo(f"{r.indicator.project.name}·{r.indicator.name}：{r.figure.statement}")
     session.close()
 
 
@@ -360,7 +352,7 @@ def writeback_command(project_code: str) -> None:
     if not stored:
         _fail("没有可写回的结果（满意度指标还没有问卷或有效答卷）。")
     for m in stored:
-        click.echo(f"已写回 {m.indicator.name}：实际完成值 {m.actual_value}，n={m.n}，结论 {m.verdict}")
+        click.echo(f"已写回 {m.indicator.name}：实际完成值 {m.actual_value}，有效答卷 {m.n} 份，结论：{m.verdict_label}")
     session.close()
 
 
@@ -384,10 +376,13 @@ def verify_command(head: str | None, as_json: bool) -> None:
         click.echo(json.dumps({"ok": not problems, "root": root(heads), "problems": [vars(p) for p in problems]},
                               ensure_ascii=False, indent=2, default=str))
     else:
-        total = sum(seq for key, (seq, _) in heads.items() if key != "audit")
+        real = {k: seq for k, (seq, _) in heads.items() if k != "audit" and not k.endswith(":sim")}
+        simulated = {k: seq for k, (seq, _) in heads.items() if k.endswith(":sim")}
         events = heads.get("audit", (0, ""))[0]
-        click.echo(f"{'通过' if not problems else '发现问题'}：{len(heads)} 条链，{total} 条答卷，"
-                   f"{events} 条操作日志，链头 {root(heads)}")
+        line = f"{'通过' if not problems else '发现问题'}：真实答卷 {sum(real.values())} 条（{len(real)} 条链）"
+        if simulated:
+            line += f"；演示用模拟答卷 {sum(simulated.values())} 条（{len(simulated)} 条链，不计入任何结果）"
+        click.echo(f"{line}；操作日志 {events} 条；链头 {root(heads)}")
         for problem in problems:
             click.echo(f"  {problem}")
     session.close()

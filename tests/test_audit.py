@@ -58,6 +58,13 @@ def test_speeders(q, session):
     assert len(speed) == 1 and len(speed[0].response_ids) == 2 and "中位数" in speed[0].explanation
 
 
+def test_speeders_have_an_absolute_floor(q, session):
+    """20 answers that all took 0 s raised 3 speeder flags (relative to a median of 0 s): all 20 are too fast."""
+    put(session, q, 20, started=utcnow(), channel=Channel.PAPER, entered_by="a")
+    speed = [f for f in compute_flags(session, q) if f.kind == "speeder"]
+    assert len(speed) == 1 and len(speed[0].response_ids) == 20 and "5 秒" in speed[0].explanation
+
+
 def test_straight_lining(q, session):
     put(session, q, 3, satisfaction="非常满意", aspects={"aspect_1": "是", "aspect_2": "是", "aspect_3": "是"},
         channel=Channel.PAPER, entered_by="x")

@@ -370,3 +370,14 @@ def test_bundle_figures_are_recomputed_in_full(exported_with_exclusions, tmp_pat
 
         report = verify_bundle(_rewrite(data, tmp_path, f"{what}.zip", change))
         assert report.differences, what
+
+
+def test_cli_verify_counts_real_and_simulated_separately(responses, published, session, cli):
+    """`survey-app verify` said 473 responses and 10 chains where the page said 12 and 6: label both."""
+    from tests.test_results import add_responses
+
+    village = published["村办公经费"].indicator.project.unit.villages[0]
+    add_responses(session, published["村办公经费"], [(village, 5, 0, 0)], simulated=True)
+    result = cli("verify")
+    assert result.exit_code == 0
+    assert "真实答卷 12 条（2 条链）" in result.output and "演示用模拟答卷 5 条（1 条链，不计入任何结果）" in result.output

@@ -7,7 +7,8 @@ the flagged responses left out, side by side with the full figures.
 The thresholds are deliberately simple and printed on the page:
 
 * **burst**: 10 or more responses through one QR link, or from one network, within 10 minutes;
-* **speeder**: an online form submitted in under a third of the median time and under 20 seconds;
+* **speeder**: a form submitted in under 5 seconds (nobody reads the questions that fast), or in
+  under a third of the median time and under 20 seconds;
 * **straight-lining**: the same answer to every aspect question (at least three) together
   with 非常满意;
 * **repeat device**: one device hash answering the same questionnaire three times or more;
@@ -31,6 +32,8 @@ from survey_app.models import Questionnaire, Response
 
 BURST_COUNT, BURST_WINDOW = 10, dt.timedelta(minutes=10)
 SPEED_FRACTION, SPEED_SECONDS = 1 / 3, 20
+#: absolute floor: faster than this is flagged whatever the median (a median of 0 s flags nothing relative)
+SPEED_FLOOR = 5
 STRAIGHT_MIN = 3
 REPEAT_DEVICE = 3
 PAPER_COUNT, PAPER_WINDOW = 15, dt.timedelta(minutes=30)
@@ -112,12 +115,12 @@ def compute_flags(session: Session, questionnaire: Questionnaire) -> list[Flag]:
                              "可能是集中组织填写或代填，请核实现场情况。", group)
     # speeders
     durations = [(r, (r["at"] - r["started"]).total_seconds()) for r in rows if r["started"]]
-    if len(durations) >= 5:
-        median = statistics.median(d for _, d in durations)
-        fast = [r for r, d in durations if d < median * SPEED_FRACTION and d < SPEED_SECONDS]
-        if fast:
-            add("speeder", f"{len(fast)} 份问卷的作答时间不到中位数（{median:.0f} 秒）的三分之一且少于 {SPEED_SECONDS} 秒，"
-                           "可能没有认真阅读题目。", fast)
+    median = statistics.median(d for _, d in durations) if len(durations) >= 5 else None
+    fast = [r for r, d in durations
+            if d < SPEED_FLOOR or (median is not None and d < median * SPEED_FRACTION and d < SPEED_SECONDS)]
+    if fast:
+        relative = (f"或不到中位数（{median:.0f} 秒）的三分之一且少于 {SPEED_SECONDS} 秒" if median is not None else "")
+        add("speeder", f"{len(fast)} 份问卷的作答时间少于 {SPEED_FLOOR} 秒{relative}，可能没有认真阅读题目。", fast)
     # straight-lining
     straight = []
     for r in rows:
