@@ -14,6 +14,7 @@ Conventions (see ``docs/statistics.md`` and the README):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -113,22 +114,63 @@ def hypergeometric_bounds(x: int, n: int, population: int, tail: float) -> tuple
 
     Inverts the one-sided hypergeometric tests: ``K_L`` is the smallest K with
     ``P(X >= x | N, K, n) > tail`` and ``K_U`` the largest with
-    ``P(X <= x | N, K, n) > tail``. Both tail probabilities are monotone in K,
-    so a bisection over the feasible K finds them exactly.
+    ``P(X <= x | N, K, n) > tail``. Both tail probabilities are monotone in K:
+    a bisection over the feasible K finds them exactly (tail sums from log-gamma, far
+    cheaper than a scipy call per step). Results are cached (pure function of integers).
 
     References
     ----------
     Buonaccorsi (1987); the cluster-text.com calculator values in
     ``tests/analysis/reference_values.py`` are reproduced exactly.
     """
-    N = population
+    return _hypergeometric_bounds(int(x), int(n), int(population), float(tail))
+
+
+def _log_pmf(k: int, n: int, N: int, K: int) -> float:
+    """log P(X = k) for X ~ Hypergeometric(N, K, n), from log-gamma."""
+    lg = math.lgamma
+    return (lg(K + 1) - lg(k + 1) - lg(K - k + 1) + lg(N - K + 1) - lg(n - k + 1) - lg(N - K - n + k + 1)
+            - lg(N + 1) + lg(n + 1) + lg(N - n + 1))
+
+
+def _tail(x: int, n: int, N: int, K: int, upper: bool) -> float:
+    """P(X >= x) (``upper``) or P(X <= x) for X ~ Hypergeometric(N, K, n).
+
+    Sums the probabilities from x outwards with the ratio of consecutive terms,
+    stopping once past the mode the terms no longer change the sum (relative 1e-17):
+    a few dozen float operations instead of a scipy call.
+    """
+    lo, hi = max(0, n - (N - K)), min(n, K)
+    if upper:
+        start, stop, step = max(x, lo), hi, 1
+    else:
+        start, stop, step = min(x, hi), lo, -1
+    if (start > hi) or (start < lo):
+        return 0.0
+    mode = (n + 1) * (K + 1) // (N + 2)
+    term = math.exp(_log_pmf(start, n, N, K))
+    total, k = term, start
+    while k != stop:
+        if step == 1:
+            term *= (K - k) * (n - k) / ((k + 1) * (N - K - n + k + 1))
+        else:
+            term *= k * (N - K - n + k) / ((K - k + 1) * (n - k + 1))
+        k += step
+        total += term
+        if term <= total * 1e-17 and (k - mode) * step > 0:
+            break
+    return min(total, 1.0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _hypergeometric_bounds(x: int, n: int, N: int, tail: float) -> tuple[int, int]:
     k_min, k_max = x, N - (n - x)  # K values consistent with the sample
 
     def p_ge(K: int) -> float:  # P(X >= x) given K; increasing in K
-        return float(stats.hypergeom.sf(x - 1, N, K, n))
+        return _tail(x, n, N, K, upper=True)
 
     def p_le(K: int) -> float:  # P(X <= x) given K; decreasing in K
-        return float(stats.hypergeom.cdf(x, N, K, n))
+        return _tail(x, n, N, K, upper=False)
 
     lo, hi = k_min, k_max
     while lo < hi:  # smallest K with p_ge(K) > tail (p_ge(k_max) >= P(X = x) ... > 0)

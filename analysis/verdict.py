@@ -27,7 +27,7 @@ from scipy import stats
 
 from analysis._validation import check_confidence, check_counts
 from analysis.proportions import hypergeometric_bounds, proportion_interval
-from analysis.stratified import StratifiedInterval, stratified_interval
+from analysis.stratified import stratified_interval
 from analysis.targets import Target, parse_target
 
 __all__ = ["Verdict", "min_n_all_satisfied", "sample_size", "target_fraction", "verdict"]
@@ -223,25 +223,23 @@ def _more_needed(x: int, n: int, N: int | None, t: Fraction, alpha: float,
     return None, f"按目前的满意比例，再增加 {MAX_EXTRA} 份也无法得出结论。", None
 
 
-def _decide_strata(rows: list[tuple[int, int, int]], t: Fraction,
-                   confidence: float) -> tuple[str, float, float, StratifiedInterval]:
-    """The plain supported / contradicted / inconclusive test for strata (no more-needed search)."""
-    low = stratified_interval(rows, method="exact_bonferroni", confidence=confidence, sides="lower")
-    # upper bound: Bonferroni hypergeometric upper bounds at α/H per stratum
-    H = len(rows)
-    alpha = 1 - confidence
-    k_upper = sum(hypergeometric_bounds(x_h, n_h, N_h, alpha / H)[1] for N_h, n_h, x_h in rows)
-    N = low.population
-    lower, upper = low.lower, k_upper / N
+def _decide_strata(rows: list[tuple[int, int, int]], t: Fraction, confidence: float) -> tuple[str, float, float]:
+    """The plain supported / contradicted / inconclusive test for strata (no more-needed search):
+    exact hypergeometric bounds per stratum at α/H (Bonferroni), summed in whole people."""
+    tail = (1 - confidence) / len(rows)
+    k_lower = k_upper = N = 0
+    for N_h, n_h, x_h in rows:
+        k_l, k_u = hypergeometric_bounds(x_h, n_h, N_h, tail)
+        k_lower, k_upper, N = k_lower + k_l, k_upper + k_u, N + N_h
     k_t = _k_target(t, N)
-    k_lower = round(lower * N)
     state = "supported" if k_lower >= k_t else "contradicted" if k_upper < k_t else "inconclusive"
-    return state, lower, upper, low
+    return state, k_lower / N, k_upper / N
 
 
 def _verdict_strata(strata: Sequence[Sequence[int]], t: Fraction, confidence: float) -> Verdict:
+    low = stratified_interval(strata, method="exact_bonferroni", confidence=confidence, sides="lower")
     rows = [(int(s[0]), int(s[1]), int(s[2])) for s in strata]
-    state, lower, upper, low = _decide_strata(rows, t, confidence)
+    state, lower, upper = _decide_strata(rows, t, confidence)
     more: int | None = 0
     way: str | None = None
     note = low.note
