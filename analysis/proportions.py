@@ -136,18 +136,28 @@ def _log_pmf(k: int, n: int, N: int, K: int) -> float:
 def _tail(x: int, n: int, N: int, K: int, upper: bool) -> float:
     """P(X >= x) (``upper``) or P(X <= x) for X ~ Hypergeometric(N, K, n).
 
-    Sums the probabilities from x outwards with the ratio of consecutive terms,
-    stopping once past the mode the terms no longer change the sum (relative 1e-17):
-    a few dozen float operations instead of a scipy call.
+    Sums the probabilities outwards from x, away from the mode, with the ratio of
+    consecutive terms, until they no longer change the sum (relative 1e-17); a
+    tail that contains the mode is one minus the other tail. A few dozen float
+    operations instead of a scipy call.
     """
     lo, hi = max(0, n - (N - K)), min(n, K)
-    if upper:
-        start, stop, step = max(x, lo), hi, 1
-    else:
-        start, stop, step = min(x, hi), lo, -1
-    if (start > hi) or (start < lo):
-        return 0.0
     mode = (n + 1) * (K + 1) // (N + 2)
+    if upper:
+        if x <= lo:
+            return 1.0
+        if x > hi:
+            return 0.0
+        return _away(x, hi, 1, n, N, K) if x > mode else max(0.0, 1.0 - _away(x - 1, lo, -1, n, N, K))
+    if x >= hi:
+        return 1.0
+    if x < lo:
+        return 0.0
+    return _away(x, lo, -1, n, N, K) if x < mode else max(0.0, 1.0 - _away(x + 1, hi, 1, n, N, K))
+
+
+def _away(start: int, stop: int, step: int, n: int, N: int, K: int) -> float:
+    """Σ P(X = k) for k from ``start`` to ``stop`` (terms decreasing: ``start`` is beyond the mode)."""
     term = math.exp(_log_pmf(start, n, N, K))
     total, k = term, start
     while k != stop:
@@ -157,7 +167,7 @@ def _tail(x: int, n: int, N: int, K: int, upper: bool) -> float:
             term *= k * (N - K - n + k) / ((K - k + 1) * (n - k + 1))
         k += step
         total += term
-        if term <= total * 1e-17 and (k - mode) * step > 0:
+        if term <= total * 1e-17:
             break
     return min(total, 1.0)
 
