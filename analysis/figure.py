@@ -372,6 +372,9 @@ def _rate(result: Figure, per_village: Mapping[Any, Counter[str]],
         except IntervalUndefined:
             iv = stratified_interval(strata, method="wilson_kish", confidence=conf)
             result.notes.append("所有有效答卷都满意（方差为 0），展示区间改用按权重折算的有效样本量。")
+        except ValueError:  # a village with a single answer has no variance estimate
+            iv = stratified_interval(strata, method="wilson_kish", confidence=conf)
+            result.notes.append("有的村只有 1 份有效答卷，无法估计方差，展示区间改用按权重折算的有效样本量。")
         result.value, result.lower, result.upper, result.display_method = iv.point, iv.lower, iv.upper, iv.method
         if target_ok:
             result.verdict = verdict(0, 0, target, strata=strata, confidence=conf)  # type: ignore[arg-type]
