@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.db import Base, utcnow
@@ -24,6 +24,9 @@ class Exclusion(Base):
     __table_args__ = (
         CheckConstraint("length(reason) > 0", name="reason_required"),
         CheckConstraint("(reverted_at IS NULL) = (reverted_by IS NULL)", name="reverted_by_iff_at"),
+        # at most one active exclusion per response, enforced by the database (two staff at once)
+        Index("uq_exclusions_active_response", "response_id", unique=True,
+              sqlite_where=text("reverted_at IS NULL"), postgresql_where=text("reverted_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +46,10 @@ class Measurement(Base):
     """A dated result written back onto a satisfaction indicator (history: rows are only added)."""
 
     __tablename__ = "measurements"
+    __table_args__ = (
+        CheckConstraint("verdict IN ('supported', 'contradicted', 'inconclusive', 'none')", name="verdict_known"),
+        CheckConstraint("design IN ('census', 'stratified', 'finite', 'unknown')", name="design_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="RESTRICT"), index=True)

@@ -23,6 +23,21 @@ class QuestionnaireStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+class QuestionnaireStateError(ValueError):
+    """A status change the questionnaire's life cycle does not allow; the message is for staff."""
+
+
+#: allowed moves: draft → published → closed → published (reopened); publishing again stays published
+TRANSITIONS = {
+    QuestionnaireStatus.DRAFT: {QuestionnaireStatus.PUBLISHED},
+    QuestionnaireStatus.PUBLISHED: {QuestionnaireStatus.PUBLISHED, QuestionnaireStatus.CLOSED},
+    QuestionnaireStatus.CLOSED: {QuestionnaireStatus.PUBLISHED},
+}
+STATUS_LABELS = {QuestionnaireStatus.DRAFT: "草稿", QuestionnaireStatus.PUBLISHED: "收集中",
+                 QuestionnaireStatus.CLOSED: "已结束"}
+PAPER_STATUSES = ("pending", "matched", "mismatch", "resolved")
+
+
 class LinkKind(enum.StrEnum):
     POSTER = "poster"
     CARD = "card"
@@ -66,6 +81,15 @@ class Questionnaire(Base):
     @property
     def current_version(self) -> QuestionnaireVersion | None:
         return self.versions[-1] if self.versions else None
+
+    def move_to(self, status: QuestionnaireStatus) -> None:
+        """Change the status, refusing moves the life cycle does not allow (draft → published →
+        closed → published again; a draft cannot be closed, nothing goes back to draft)."""
+        current = QuestionnaireStatus(self.status) if self.status else QuestionnaireStatus.DRAFT
+        if status not in TRANSITIONS[current]:
+            raise QuestionnaireStateError(
+                f"问卷目前是“{STATUS_LABELS[current]}”，不能改为“{STATUS_LABELS[status]}”。")
+        self.status = status
 
 
 class QuestionnaireVersion(Base):
@@ -175,7 +199,10 @@ class PaperEntry(Base):
     """One staff member's keying of a paper form, waiting for its second keying (double entry)."""
 
     __tablename__ = "paper_entries"
-    __table_args__ = (UniqueConstraint("questionnaire_id", "form_no", "entered_by"),)
+    __table_args__ = (
+        UniqueConstraint("questionnaire_id", "form_no", "entered_by"),
+        CheckConstraint("status IN ('pending', 'matched', 'mismatch', 'resolved')", name="status_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id", ondelete="RESTRICT"))

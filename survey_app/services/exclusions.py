@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from survey_app.models import Exclusion, Questionnaire, Response
@@ -24,8 +25,12 @@ def exclude(session: Session, response: Response, reason: str, *, actor: str) ->
     if active is not None:
         raise ExclusionError(f"回执码 {response.receipt} 的答卷已被排除（{active.reason}）。")
     record = Exclusion(response_id=response.id, reason=reason, excluded_by=actor)
-    session.add(record)
-    session.flush()
+    try:
+        with session.begin_nested():  # the partial unique index refuses a second active exclusion (a race)
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        raise ExclusionError(f"回执码 {response.receipt} 的答卷刚刚已被其他人排除。") from None
     # the chained event names the exclusion row: rows without their event are found (analysis.records)
     audit_log.record(session, actor=actor, action="exclude_response", obj=response, reason=reason,
                      questionnaire_id=response.questionnaire_id, receipt=response.receipt, exclusion_id=record.id)

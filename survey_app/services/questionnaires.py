@@ -32,6 +32,7 @@ from survey_app.models import (
     QuestionnaireVersion,
     RespondentGroup,
 )
+from survey_app.models.survey import QuestionnaireStateError
 from survey_app.services import audit_log
 
 logger = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ def publish(session: Session, questionnaire: Questionnaire, *, actor: str) -> Qu
     digest = _hash(content)
     current = questionnaire.current_version
     if current is not None and current.content_hash == digest:
-        questionnaire.status = QuestionnaireStatus.PUBLISHED
+        questionnaire.move_to(QuestionnaireStatus.PUBLISHED)
         session.flush()
         return current
     version = QuestionnaireVersion(
@@ -241,7 +242,7 @@ def publish(session: Session, questionnaire: Questionnaire, *, actor: str) -> Qu
         published_by=actor,
     )
     session.add(version)
-    questionnaire.status = QuestionnaireStatus.PUBLISHED
+    questionnaire.move_to(QuestionnaireStatus.PUBLISHED)
     session.flush()
     audit_log.record(session, actor=actor, action="publish_questionnaire", obj=questionnaire,
                      version=version.number, content_hash=digest)
@@ -253,7 +254,10 @@ def set_status(session: Session, questionnaire: Questionnaire, status: Questionn
     """Close a questionnaire (respondents see 问卷已结束) or reopen it."""
     if status == QuestionnaireStatus.PUBLISHED and questionnaire.current_version is None:
         raise QuestionnaireError("问卷还没有发布过，不能重新开放。")
-    questionnaire.status = status
+    try:
+        questionnaire.move_to(status)
+    except QuestionnaireStateError as exc:
+        raise QuestionnaireError(str(exc)) from None
     session.flush()
     audit_log.record(session, actor=actor, action=f"questionnaire_{status.value}", obj=questionnaire)
 
