@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, abort, current_app, g
+from flask import Flask, abort, current_app, g, has_request_context, request
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -71,10 +71,33 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: two deferred transactions that both read
-        # and then write would make SQLite fail one at once ("database is locked") instead of
-        # letting it wait. SQLite is the embedded default; PostgreSQL runs writers in parallel.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that will write takes the write lock up front (IMMEDIATE): two deferred
+        # transactions that both read and then write would make SQLite fail one at once ("database
+        # is locked") instead of letting it wait. A request that only reads (GET/HEAD) begins a
+        # plain deferred transaction, so that a slow page never holds the lock a respondent's
+        # submit needs (WAL readers never block the writer). CLI commands and state-changing
+        # requests write. PostgreSQL runs writers in parallel and needs none of this.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes() else "BEGIN")
+
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _writes() -> bool:
+    """Will the current transaction write? Yes outside requests (commands) and for state-changing
+    requests; a GET that writes says so first with :func:`will_write`."""
+    if not has_request_context():
+        return True
+    return request.method not in READ_ONLY_METHODS or bool(g.get("db_will_write"))
+
+
+def will_write() -> None:
+    """Declare, before the first query, that this read-only-method request writes (e.g. a GET
+    download that records an audit event), so that SQLite takes the write lock at BEGIN."""
+    g.db_will_write = True
+    session: Session | None = g.get("db_session")
+    if session is not None and session.in_transaction():
+        session.commit()  # end the read-only transaction (e.g. the login check); the next one writes
 
 
 class Database:

@@ -93,3 +93,32 @@ def test_same_form_submitted_twice_at_once(live_app):
     assert [code for code, _ in results] == [200, 200, 200] and len(receipts) == 1
     assert session.scalar(select(func.count(Response.id))) == 1
     session.close()
+
+
+def test_a_long_read_does_not_delay_a_submit(live_app):
+    """A slow page reading the database must not hold the write lock: a respondent's submit goes through
+    while the read transaction is still open (SQLite took the write lock for every transaction)."""
+    from survey_app.db import get_session
+
+    session = get_db(live_app).session()
+    poster = session.scalar(select(Link).where(Link.kind == LinkKind.POSTER, Link.village_id.is_not(None)))
+    session.commit()
+    session.close()
+    token = _token(live_app.test_client(), poster.token)
+    done = {}
+
+    def submit():
+        response = live_app.test_client().post(f"/R/{poster.token}/submit", data={
+            "form_token": token, "satisfaction": "满意", "identity": "其他"})
+        done["code"] = response.status_code
+
+    with live_app.test_request_context("/results", method="GET"):
+        reader = get_session()
+        assert reader.scalar(select(func.count(Response.id))) == 0  # the read transaction is open
+        thread = threading.Thread(target=submit)
+        thread.start()
+        thread.join(10)
+        finished_during_read = done.get("code")
+        reader.rollback()
+    thread.join(40)
+    assert finished_during_read == 200

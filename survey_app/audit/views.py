@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from analysis.chain import root
 from survey_app.audit import bp
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, will_write
 from survey_app.models import (
     AuditEvent,
     Link,
@@ -94,6 +94,7 @@ def head():  # type: ignore[no-untyped-def]
 @role_required(*ALL_ROLES)
 def download_bundle():  # type: ignore[no-untyped-def]
     """The audit bundle (verify offline with python -m analysis verify)."""
+    will_write()  # a GET that writes: the export itself is logged
     session = get_session()
     data = bundle(session, actor=current_user.username)
     session.commit()  # the export itself is logged
