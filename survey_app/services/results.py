@@ -10,6 +10,7 @@ counted and shown.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import BigInteger, cast, exists, func, select
 from sqlalchemy.orm import Session
 
-from analysis.figure import CONFIDENCE, DESIGN_LABELS, Figure, figure
+from analysis.figure import CONFIDENCE, DESIGN_LABELS, Figure, VillageFigure, figure
 from survey_app.models import (
     Channel,
     Exclusion,
@@ -31,18 +32,18 @@ from survey_app.services.distribution import group_population
 __all__ = ["CONFIDENCE", "DESIGN_LABELS", "IndicatorResult", "compute", "compute_all", "figure_inputs"]
 
 
-@dataclass
-class VillageResult:
-    village_id: int | None
-    name: str
-    population: int | None
-    n: int
-    successes: int
-    dont_know: int
-    rate: float | None
-    lower: float | None
-    upper: float | None
-    method: str
+@dataclass(frozen=True)
+class VillageResult(VillageFigure):
+    """A village's figure with the village's name."""
+
+    name: str = ""
+
+    @property
+    def village_id(self) -> int | None:
+        return self.village
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "village_id": self.village}
 
 
 @dataclass
@@ -85,7 +86,7 @@ class IndicatorResult:
             "versions": self.versions,
             "inputs": figure_inputs(self.questionnaire),
             "channels": self.channels,
-            "villages": [vars(row) for row in self.villages],
+            "villages": [row.as_dict() for row in self.villages],
             "trend": self.trend,
         }
 
@@ -162,9 +163,8 @@ def compute(session: Session, questionnaire: Questionnaire, *, simulated: bool =
                     rate_method=inputs["rate_method"], population=inputs["population"],
                     village_populations=village_pops, excluded=excluded, confidence=CONFIDENCE)
     names = {v.id: v.name for v in questionnaire.indicator.project.unit.villages}
-    villages = sorted((VillageResult(v.village, names.get(v.village, "未指定村"), v.population, v.n, v.successes,
-                                     v.dont_know, v.rate, v.lower, v.upper, v.method) for v in result.villages),
-                      key=lambda v: (v.village_id is None, v.name))
+    villages = sorted((VillageResult(**dataclasses.asdict(v), name=names.get(v.village, "未指定村"))
+                       for v in result.villages), key=lambda v: (v.village is None, v.name))
     return IndicatorResult(questionnaire=questionnaire, indicator=questionnaire.indicator, simulated=simulated,
                            figure=result, channels={c.value: channels[c.value] for c in Channel},
                            villages=villages, trend=_trend(per_day))
