@@ -33,7 +33,8 @@ def test_results_page_for_an_auditor(browser, live_server, tmp_path):
     page.goto(f"{base}/questionnaires/{q.id}/results")
     text = page.locator("main").inner_text()
     assert "97.3%" in text and "达标（有统计支持）" in text and "总体 197 人" in text
-    assert "exact_hypergeometric 95% 单侧下限 95.9%" in text
+    assert "95% 单侧下限 95.9%" in text and "exact_hypergeometric" not in text
+    assert "总体人数未知" not in text  # the design text never contradicts the population
     assert page.locator("svg.chart").count() == 2
     assert page.locator("text=写回指标").count() == 0  # an auditor changes nothing
     bars = page.locator("svg.chart").first.locator("rect").count()
@@ -41,6 +42,25 @@ def test_results_page_for_an_auditor(browser, live_server, tmp_path):
     target = Path(SHOTS) / "results.png" if SHOTS else tmp_path / "results.png"
     page.screenshot(path=str(target), full_page=False)
     assert target.stat().st_size > 30_000
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 360])
+def test_progress_page_shows_the_figure_function_statement(browser, live_server, tmp_path, width):
+    app, base = live_server
+    session = get_db(app).session()
+    q = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村干部工资")
+    session.close()
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    _login(page, base, "staff")
+    page.goto(f"{base}/questionnaires/{q.id}/progress")
+    text = page.locator("main").inner_text()
+    assert "满意率 97.3%：有效答卷 150 份，总体 197 人" in text and "达标（有统计支持）" in text
+    assert "Wilson" not in text and "None" not in text
+    target = (Path(SHOTS) if SHOTS else tmp_path) / f"progress-{width}.png"
+    page.screenshot(path=str(target), full_page=True)
     context.close()
 
 
