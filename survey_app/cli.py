@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from survey_app import create_app
-from survey_app.db import get_db
+from survey_app.db import get_db, transaction
 from survey_app.models import Project, Role, Unit, User
 from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.importing import import_file, project_dict
@@ -217,12 +217,8 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
     session = get_db().session()
-    try:
+    with transaction(AccountError, session=session, on_error=_fail):
         create_user(session, username, password, role, actor="cli")
-        session.commit()
-    except AccountError as exc:
-        session.rollback()
-        _fail(str(exc))
     click.echo(f"已创建账号 {username}（{Role(role).label}）。")
 
 
@@ -273,7 +269,7 @@ def links_command(questionnaire_id: int, village: str | None, base_url: str | No
 def demo_command(simulate: bool) -> None:
     """Load the seed township's target table as demo data with a demo account."""
     session = get_db().session()
-    try:
+    with transaction(TableReadError, AccountError, session=session, on_error=_fail):
         plan = import_file(session, DEMO_TABLE.read_bytes(), "张二庄镇绩效目标表（演示）.txt", actor="demo")
         from survey_app.services.demo import ensure_demo_villages
 
@@ -294,11 +290,6 @@ def demo_command(simulate: bool) -> None:
             create_user(session, DEMO_USER, password, Role.STAFF, actor="demo")
         else:
             update_user(session, user, actor="demo", password=password, active=True)
-        session.commit()
-    except (TableReadError, AccountError) as exc:
-        session.rollback()
-        _fail(str(exc))
-        return
     click.echo(f"演示数据：{plan.summary()} 村庄 {villages} 个。问卷 {len(published)} 份已发布：")
     if simulated:
         click.echo(f"已添加模拟答卷 {simulated} 份（标记为模拟数据，不计入任何正式结果和导出）。")

@@ -8,9 +8,12 @@ commits (one commit per request).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, abort, current_app, g, has_request_context, request
+from flask import Flask, abort, current_app, flash, g, has_request_context, request
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -98,6 +101,43 @@ def will_write() -> None:
     session: Session | None = g.get("db_session")
     if session is not None and session.in_transaction():
         session.commit()  # end the read-only transaction (e.g. the login check); the next one writes
+
+
+@dataclass
+class Outcome:
+    """What :func:`transaction` did: ``ok`` after the commit, ``error`` (the message) after a rollback."""
+
+    ok: bool = False
+    error: str = ""
+
+
+@contextmanager
+def transaction(*errors: type[Exception], session: Session | None = None, prefix: str = "",
+                on_error: Callable[[str], Any] | None = None) -> Iterator[Outcome]:
+    """Run the block, then commit once; on one of ``errors`` roll back and report the message.
+
+    The one transaction helper for views and commands (services only flush)::
+
+        with transaction(ExclusionError) as done:
+            exclude(session, response, reason, actor=user)
+        if done.ok:
+            flash("已排除。", "success")
+
+    The message (``prefix`` + the error's Chinese text) is flashed as an error in a request,
+    or passed to ``on_error`` (e.g. a command's ``_fail``). Other exceptions propagate (the
+    error handler rolls back and shows the 500 page).
+    """
+    session = session if session is not None else get_session()
+    outcome = Outcome()
+    try:
+        yield outcome
+        session.commit()
+    except errors or (ValueError,) as exc:
+        session.rollback()
+        outcome.error = f"{prefix}{getattr(exc, 'reason', None) or exc}"
+        (on_error or (lambda message: flash(message, "error")))(outcome.error)
+        return
+    outcome.ok = True
 
 
 class Database:

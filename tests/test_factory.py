@@ -59,3 +59,23 @@ def test_demo_table_is_the_seed_fixture():
     here = Path(__file__).parent
     packaged = here.parent / "survey_app" / "demo" / "seed_table.txt"
     assert packaged.read_bytes() == (here / "fixtures" / "seed_000_d78a732831ec7d8e.txt").read_bytes()
+
+
+def test_transaction_helper_commits_once_or_rolls_back_and_reports(app):
+    from sqlalchemy import func, select
+
+    from survey_app.db import get_db, transaction
+    from survey_app.models import Village
+    from survey_app.services.villages import VillageError
+
+    session = get_db(app).session()
+    messages = []
+    with transaction(VillageError, session=session, on_error=messages.append, prefix="未保存：") as failed:
+        session.execute(select(func.count(Village.id)))
+        raise VillageError("村名不能为空")
+    assert not failed.ok and failed.error == "未保存：村名不能为空" and messages == [failed.error]
+    assert not session.in_transaction()  # rolled back
+    with transaction(VillageError, session=session, on_error=messages.append) as done:
+        session.execute(select(func.count(Village.id)))
+    assert done.ok and not session.in_transaction() and len(messages) == 1
+    session.close()

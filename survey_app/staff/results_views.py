@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Exclusion, Indicator, Measurement, Project, Questionnaire, Response, Unit
 from survey_app.services.exclusions import ExclusionError, exclude, exclusions_for, revert_exclusion
 from survey_app.services.results import compute, compute_all
@@ -60,13 +60,9 @@ def add_exclusion(questionnaire_id: int):  # type: ignore[no-untyped-def]
     if response is None:
         flash(f"本问卷没有回执码为 {receipt or '（空）'} 的答卷。", "error")
     else:
-        try:
+        with transaction(ExclusionError) as done:
             exclude(session, response, request.form.get("reason", ""), actor=current_user.username)
-            session.commit()
-        except ExclusionError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             flash(f"已排除回执码 {receipt} 的答卷（原答卷保留，可撤销）。", "success")
     return redirect(url_for("staff.result_detail", questionnaire_id=questionnaire.id))
 
@@ -80,13 +76,9 @@ def revert(exclusion_id: int):  # type: ignore[no-untyped-def]
     if not SimpleForm().validate_on_submit():
         abort(400)
     response = session.get(Response, record.response_id)
-    try:
+    with transaction(ExclusionError) as done:
         revert_exclusion(session, record, request.form.get("reason", ""), actor=current_user.username)
-        session.commit()
-    except ExclusionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
+    if done.ok:
         flash("已撤销排除，该答卷重新计入。", "success")
     return redirect(url_for("staff.result_detail", questionnaire_id=response.questionnaire_id))
 
@@ -99,14 +91,10 @@ def writeback_indicator(indicator_id: int):  # type: ignore[no-untyped-def]
     indicator = get_or_404(Indicator, indicator_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(WritebackError) as done:
         m = writeback(session, indicator, actor=current_user.username)
-        session.commit()
-    except WritebackError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash(f"已写回“{indicator.name}”：实际完成值 {m.actual_value}（n={m.n}）。", "success")
+    if done.ok:
+        flash(f"已写回“{indicator.name}”：实际完成值 {m.actual_value}（有效答卷 {m.n} 份，{m.verdict_label}）。", "success")
     return redirect(request.referrer or url_for("staff.project", project_id=indicator.project_id))
 
 
@@ -146,7 +134,7 @@ def save_self_evaluation(project_id: int):  # type: ignore[no-untyped-def]
     project = get_or_404(Project, project_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(WritebackError, ValueError, prefix="没有保存：") as done:
         weights = {k: float(request.form.get(f"w_{k}", v) or 0) for k, v in DEFAULT_WEIGHTS.items()}
         actuals = {}
         for indicator in project.indicators:
@@ -163,11 +151,7 @@ def save_self_evaluation(project_id: int):  # type: ignore[no-untyped-def]
             executed=_decimal(request.form.get("executed"), "全年执行数"),
             outcome=request.form.get("outcome", ""), weights=weights, actuals=actuals,
         )
-        session.commit()
-    except (WritebackError, ValueError) as exc:
-        session.rollback()
-        flash(f"没有保存：{exc}", "error")
-    else:
+    if done.ok:
         flash("自评表已保存。", "success")
     return redirect(url_for("staff.self_evaluation", project_id=project.id))
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
 from survey_app.services.accounts import AccountError, create_user, update_user
@@ -174,7 +174,7 @@ def confirm_import():  # type: ignore[no-untyped-def]
         flash("预览的文件已失效，请重新上传。", "error")
         return redirect(url_for("staff.import_table"))
     session = get_session()
-    try:
+    with transaction(TableReadError) as done:
         plan = import_file(
             session,
             path.read_bytes(),
@@ -185,10 +185,7 @@ def confirm_import():  # type: ignore[no-untyped-def]
             unit_name=form.unit_name.data or None,
             year=int(form.year.data) if form.year.data else None,
         )
-        session.commit()
-    except TableReadError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    if not done.ok:
         return redirect(url_for("staff.import_table"))
     path.unlink(missing_ok=True)
     flash(f"{form.filename.data}：{plan.summary()}", "success")
@@ -236,7 +233,7 @@ def _village_form(unit: Unit, village: Village | None):  # type: ignore[no-untyp
     form = VillageForm(obj=village)
     if form.validate_on_submit():
         session = get_session()
-        try:
+        with transaction(VillageError) as done:
             save_village(
                 session,
                 unit,
@@ -247,11 +244,7 @@ def _village_form(unit: Unit, village: Village | None):  # type: ignore[no-untyp
                 cadres=form.cadres.data,
                 village=village,
             )
-            session.commit()
-        except VillageError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             flash(f"已保存“{form.name.data}”。", "success")
             return redirect(url_for("staff.villages", unit=unit.id))
     return render_template("staff/village_form.html", form=form, unit=unit, village=village)
@@ -265,13 +258,9 @@ def import_village_list(unit_id: int):  # type: ignore[no-untyped-def]
     form = VillageImportForm()
     if form.validate_on_submit():
         session = get_session()
-        try:
+        with transaction(VillageError, prefix="村庄列表未导入：") as done:
             created, updated = import_villages(session, unit, form.text.data, actor=current_user.username)
-            session.commit()
-        except VillageError as exc:
-            session.rollback()
-            flash(f"村庄列表未导入：{exc}", "error")
-        else:
+        if done.ok:
             flash(f"已新增 {created} 个村，更新 {updated} 个村。", "success")
     else:
         flash("请粘贴村庄列表。", "error")
@@ -288,13 +277,9 @@ def users():  # type: ignore[no-untyped-def]
     session = get_session()
     form = UserForm()
     if form.validate_on_submit():
-        try:
+        with transaction(AccountError) as done:
             create_user(session, form.username.data, form.password.data, form.role.data, actor=current_user.username)
-            session.commit()
-        except AccountError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             flash(f"已创建账号“{form.username.data}”。", "success")
             return redirect(url_for("staff.users"))
     accounts = session.scalars(select(User).order_by(User.username)).all()
@@ -319,7 +304,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     if account.id == current_user.id and (form.role.data != "admin" or not form.active.data):
         flash("不能停用自己的账号或取消自己的管理员角色。", "error")
         return redirect(url_for("staff.users"))
-    try:
+    with transaction(AccountError) as done:
         update_user(
             session,
             account,
@@ -328,10 +313,6 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             active=form.active.data,
             password=form.password.data or None,
         )
-        session.commit()
-    except AccountError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
+    if done.ok:
         flash(f"已保存账号“{account.username}”。", "success")
     return redirect(url_for("staff.users"))
