@@ -374,7 +374,7 @@ def test_bundle_figures_are_recomputed_in_full(exported_with_exclusions, tmp_pat
 
 def test_cli_verify_counts_real_and_simulated_separately(responses, published, session, cli):
     """`survey-app verify` said 473 responses and 10 chains where the page said 12 and 6: label both."""
-    from tests.test_results import add_responses
+    from tests.factories import add_responses
 
     village = published["村办公经费"].indicator.project.unit.villages[0]
     add_responses(session, published["村办公经费"], [(village, 5, 0, 0)], simulated=True)

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from survey_app.models import QuestionnaireStatus, Response
 from survey_app.models.survey import QuestionnaireStateError
-from tests.test_results import add_responses
+from tests.factories import add_responses
 
 
 @pytest.fixture

@@ -8,27 +8,13 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from survey_app.models import Channel, Measurement, Response
-from survey_app.services.collection import Answers, new_submission_key, submit
+from survey_app.models import Measurement, Response
 from survey_app.services.exclusions import ExclusionError, exclude, revert_exclusion
 from survey_app.services.results import compute
 from survey_app.services.selfeval import build_table
 from survey_app.services.selfeval_export import export_docx, export_xlsx
 from survey_app.services.writeback import writeback
-
-
-def add_responses(session, questionnaire, plan, *, channel=Channel.PAPER, simulated=False):
-    """plan: list of (village or None, satisfied count, other count, dont_know count)."""
-    version = questionnaire.current_version
-    for village, satisfied, other, dont_know in plan:
-        choices = ["满意"] * satisfied + ["不满意"] * other + ["不了解"] * dont_know
-        for n, choice in enumerate(choices):
-            if choice == "满意" and n % 3 == 0:
-                choice = "非常满意"
-            submit(session, link=None, version=version,
-                   answers=Answers({"satisfaction": choice}, choice, "", village.id if village else None),
-                   submission_key=new_submission_key(), channel=channel, entered_by="test", simulated=simulated)
-    session.commit()
+from tests.factories import add_responses, exclude_all
 
 
 @pytest.fixture
@@ -276,11 +262,7 @@ def test_progress_page_shows_the_same_figure_as_the_results_page_after_exclusion
     """After excluding 10 of 50 answers the results page shows 40/40; the progress page must too."""
     q = published["村办公经费"]
     add_responses(session, q, [(villages[0], 40, 10, 0)])
-    dissatisfied = session.scalars(select(Response).where(Response.questionnaire_id == q.id,
-                                                          Response.satisfaction == "不满意")).all()
-    for response in dissatisfied:
-        exclude(session, response, "测试：重复录入", actor="test")
-    session.commit()
+    assert exclude_all(session, q, "不满意", "测试：重复录入") == 10
     r = compute(session, q)
     assert (r.valid_n, r.successes, r.excluded) == (40, 40, 10) and r.actual_value == "100.0%"
     auth.login("auditor")
