@@ -35,7 +35,7 @@ def _routes(app):
 
 @pytest.fixture
 def world(published, seeded, users):
-    from tests.test_results import add_responses
+    from tests.factories import add_responses
 
     q = published["村干部工资"]
     add_responses(seeded, q, [(q.indicator.project.unit.villages[0], 2, 0, 0)])

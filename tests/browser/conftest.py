@@ -57,7 +57,7 @@ def live_server(tmp_path_factory):
     create_user(session, "auditor", "correct horse battery", "auditor", actor="t")
     # 150 of 197 village cadres answered on paper over several villages, 146 satisfied
     from survey_app.models import Questionnaire
-    from tests.test_results import add_responses
+    from tests.factories import add_responses
 
     cadres = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村干部工资")
     villages = list(unit.villages)
