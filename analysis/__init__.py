@@ -2,11 +2,13 @@
 
 A pure library (standard library, numpy and scipy only): target parsing,
 proportion intervals, finite-population and stratified estimators, verdicts,
-sample-size planning and self-evaluation scoring. ``survey_app`` depends on
+sample-size planning and self-evaluation scoring. :func:`figure` is the one
+function every page, export and the offline verifier take their figures from. ``survey_app`` depends on
 it; it never imports ``survey_app`` or Flask. ``python -m analysis --help``
 offers the same functions on the command line.
 """
 
+from analysis.figure import Figure, figure
 from analysis.proportions import METHODS, POPULATION_METHODS, Interval, proportion_interval
 from analysis.scoring import (
     DEFAULT_SCORES,
@@ -27,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_SCORES",
+    "Figure",
     "FIVE_POINT",
     "METHODS",
     "POPULATION_METHODS",
@@ -41,6 +44,7 @@ __all__ = [
     "Target",
     "TargetParseError",
     "Verdict",
+    "figure",
     "min_n_all_satisfied",
     "parse_target",
     "proportion_interval",
