@@ -95,10 +95,6 @@ def _active_exclusion():  # type: ignore[no-untyped-def]
     return exists().where(Exclusion.response_id == Response.id, Exclusion.reverted_at.is_(None))
 
 
-def _base_filter(query, questionnaire: Questionnaire, simulated: bool):  # type: ignore[no-untyped-def]
-    return query.where(Response.questionnaire_id == questionnaire.id, Response.simulated.is_(simulated))
-
-
 def _day(session: Session):  # type: ignore[no-untyped-def]
     """The China-time day of a response: a date string on SQLite, a day number on PostgreSQL
     (integer arithmetic on the epoch is several times cheaper there than time-zone conversion)."""
@@ -130,25 +126,43 @@ def figure_inputs(questionnaire: Questionnaire) -> dict[str, Any]:
             "confidence": CONFIDENCE}
 
 
+def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool,
+               leave_out: set[int] | None) -> tuple[dict[int, list[Any]], dict[int, int]]:
+    """One pass over the responses of the given questionnaires: groups per questionnaire, and the
+    count of actively excluded responses per questionnaire."""
+    day = _day(session).label("day")
+    rows = session.execute(
+        select(Response.questionnaire_id, Response.village_id, Response.channel, Response.satisfaction,
+               Response.version_id, day, func.count())
+        .where(Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated),
+               ~_active_exclusion(), Response.id.not_in(sorted(leave_out or ())))
+        .group_by(Response.questionnaire_id, Response.village_id, Response.channel, Response.satisfaction,
+                  Response.version_id, day)
+    ).all()
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[row[0]].append(row[1:])
+    excluded = session.execute(
+        select(Response.questionnaire_id, func.count(Exclusion.id)).join(Response, Response.id == Exclusion.response_id)
+        .where(Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated),
+               Exclusion.reverted_at.is_(None))
+        .group_by(Response.questionnaire_id)
+    ).all()
+    return groups, {q_id: count for q_id, count in excluded}
+
+
 def compute(session: Session, questionnaire: Questionnaire, *, simulated: bool = False,
             leave_out: set[int] | None = None) -> IndicatorResult:
     """All figures for one questionnaire's indicator, from SQL aggregates.
 
     ``leave_out``: response ids to leave out as well (the auditor's "without flagged responses").
     """
-    # one pass over the responses: everything else is derived from these groups
-    day = _day(session).label("day")
-    rows = session.execute(
-        _base_filter(select(Response.village_id, Response.channel, Response.satisfaction, Response.version_id, day,
-                            func.count()), questionnaire, simulated)
-        .where(~_active_exclusion(), Response.id.not_in(sorted(leave_out or ())))
-        .group_by(Response.village_id, Response.channel, Response.satisfaction, Response.version_id, day)
-    ).all()
-    excluded = session.scalar(
-        select(func.count(Exclusion.id)).join(Response, Response.id == Exclusion.response_id)
-        .where(Response.questionnaire_id == questionnaire.id, Response.simulated.is_(simulated),
-               Exclusion.reverted_at.is_(None))
-    ) or 0
+    groups, excluded = _aggregate(session, [questionnaire.id], simulated, leave_out)
+    return _result(questionnaire, groups.get(questionnaire.id, []), excluded.get(questionnaire.id, 0), simulated)
+
+
+def _result(questionnaire: Questionnaire, rows: list[Any], excluded: int, simulated: bool) -> IndicatorResult:
+    """The figure function on one questionnaire's groups, with names, channels and the trend around it."""
     numbers = {v.id: v.number for v in questionnaire.versions}
     cells: Counter[tuple[Any, Any, str]] = Counter()
     channels: Counter[str] = Counter()
@@ -183,10 +197,10 @@ def _trend(per_day: dict[str, Counter[str]]) -> list[dict[str, Any]]:
 
 
 def compute_all(session: Session, *, project_code: str | None = None, simulated: bool = False) -> list[IndicatorResult]:
-    query = select(Questionnaire).order_by(Questionnaire.id)
-    results = []
-    for questionnaire in session.scalars(query):
-        if project_code and questionnaire.indicator.project.code != project_code:
-            continue
-        results.append(compute(session, questionnaire, simulated=simulated))
-    return results
+    """Every questionnaire's figures from one aggregation over all their responses."""
+    questionnaires = [q for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))
+                      if not project_code or q.indicator.project.code == project_code]
+    if not questionnaires:
+        return []
+    groups, excluded = _aggregate(session, [q.id for q in questionnaires], simulated, None)
+    return [_result(q, groups.get(q.id, []), excluded.get(q.id, 0), simulated) for q in questionnaires]
