@@ -54,6 +54,12 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     }
     config.update(overrides)
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
+    # a Redis outage must never take the survey down: limits fail open to per-process memory
+    # (Flask-Limiter logs a warning and goes back to Redis when it answers again)
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = env.get("SURVEY_SECRET_KEY") or _load_or_create_secret(instance)
     return config

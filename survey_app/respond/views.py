@@ -34,6 +34,7 @@ from survey_app.models import (
     Village,
 )
 from survey_app.respond import bp
+from survey_app.services.cellsafe import clean_text
 from survey_app.services.collection import (
     CardUsed,
     NotAccepting,
@@ -214,7 +215,9 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     link = _load_link(token)
     if link is None:
         return _refusal(None, "invalid", status=404)
-    answers_in = {k: v for k, v in request.form.items() if k != "form_token"}
+    typed = {k: v for k, v in request.form.items() if k != "form_token"}
+    # what is shown again never carries control characters (validate_answers refuses them)
+    answers_in = {k: clean_text(v) for k, v in typed.items()}
     try:
         payload = _serializer().loads(request.form.get("form_token", ""), max_age=FORM_MAX_AGE)
     except SignatureExpired:
@@ -244,9 +247,11 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         return _refusal(link, "forged", status=400)
     if link.kind == LinkKind.CARD:
         used = card_response(session, link)
+        if used is not None and used.submission_key == payload["k"]:  # this very form, stored meanwhile
+            return _page("respond/thanks.html", link=link, response=used, repeat=True)
         if used is not None:
             return _refusal(link, "used", used_at=used.submitted_at)
-    answers, errors = validate_answers(version_content(version), answers_in, villages=_villages(link),
+    answers, errors = validate_answers(version_content(version), typed, villages=_villages(link),
                                        fixed_village=link.village)
     if answers is None:
         return _form_page(link, version, token=request.form["form_token"], answers=answers_in, errors=errors,
@@ -277,6 +282,6 @@ def receipt():  # type: ignore[no-untyped-def]
     """Public check: is the response with this receipt code in the record (position and hash only)?"""
     from survey_app.services.integrity import receipt_status
 
-    code = (request.args.get("code") or "").strip().upper()
+    code = clean_text(request.args.get("code") or "").strip().upper()[:20]
     found = receipt_status(get_session(), code) if code else None
     return _page("respond/receipt.html", status=200 if found or not code else 404, code=code, found=found)

