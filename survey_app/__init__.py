@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, abort, redirect, request, url_for
 
 __version__ = "0.1.0"
 
@@ -61,6 +61,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def index():  # type: ignore[no-untyped-def]
         """Start page: the project list."""
         return redirect(url_for("staff.projects"))
+
+    @app.before_request
+    def _refuse_long_urls():  # type: ignore[no-untyped-def]
+        # QR links are ~60 characters; gunicorn refuses request lines over --limit-request-line
+        # with an English page of its own, so this limit sits below it (README "Security")
+        if len(request.full_path) > app.config["MAX_URL_LENGTH"]:
+            abort(414)
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

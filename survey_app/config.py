@@ -40,6 +40,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "RATELIMIT_ENABLED": env.get("SURVEY_RATELIMIT_ENABLED", "true").lower() in TRUE_WORDS,
         "DEMO_MODE": env.get("SURVEY_DEMO_MODE", "false").lower() in TRUE_WORDS,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        #: longer URLs get a Chinese 414 page (gunicorn's own limit, 4094 by default, must be higher)
+        "MAX_URL_LENGTH": 2048,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

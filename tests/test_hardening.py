@@ -12,6 +12,7 @@ import re
 import zipfile
 
 import openpyxl
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
@@ -218,3 +219,86 @@ def test_card_double_tap_shows_the_receipt_not_used(client, published, session, 
     html = again.get_data(as_text=True)
     assert again.status_code == 200 and "此二维码已使用" not in html and receipt_in(html) == receipt
     assert session.scalar(select(func.count(Response.id)).where(Response.card_id == card.id)) == 1
+
+
+# -- 8: a database outage gives a Chinese 503 that keeps what was typed --------------------------------
+
+
+DEAD_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/gone?connect_timeout=2"
+
+
+@pytest.fixture
+def dead_db_app(tmp_path):
+    from survey_app import create_app
+
+    app = create_app({"DATABASE_URL": DEAD_DATABASE, "TESTING": True, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False,
+                      "UPLOAD_FOLDER": str(tmp_path), "WTF_CSRF_ENABLED": False})
+    yield app
+
+
+def test_database_outage_on_respondent_paths(dead_db_app):
+    client = dead_db_app.test_client()
+    page = client.get("/R/ABCDEFGHJKMN")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 503 and "暂时" in html and "<style>" in html and "/auth/login" not in html
+    posted = client.post("/R/ABCDEFGHJKMN/submit", data={"form_token": "tok", "satisfaction": "满意",
+                                                         "comment": "路灯<坏了>"})
+    html = posted.get_data(as_text=True)
+    assert posted.status_code == 503 and "答案" in html
+    assert 'action="/R/ABCDEFGHJKMN/submit"' in html and 'value="路灯&lt;坏了&gt;"' in html
+    assert 'name="form_token" value="tok"' in html
+    assert client.get("/receipt?code=AAAA-BBBB").status_code == 503
+
+
+def test_database_outage_on_staff_paths(dead_db_app):
+    client = dead_db_app.test_client()
+    login = client.post("/auth/login", data={"username": "staff", "password": "secret-pass"})
+    html = login.get_data(as_text=True)
+    assert login.status_code == 503 and "数据库" in html and 'value="staff"' in html
+    assert "secret-pass" not in html  # a password is never written back into a page
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = "1"
+    page = client.get("/projects")
+    assert page.status_code == 503 and "数据库" in page.get_data(as_text=True)
+
+
+def test_teardown_rollback_failure_is_not_an_english_500(client, published, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    def broken(self):
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Session, "close", broken)
+    monkeypatch.setattr(Session, "rollback", broken)
+    response = client.get("/receipt?code=AAAA-BBBB")
+    assert response.status_code == 404
+
+
+# -- 13: error pages for villagers -----------------------------------------------------------------
+
+
+def test_respondent_error_pages_use_the_respondent_layout(database_url, tmp_path, monkeypatch):
+    import survey_app.respond.views as views
+
+    with own_app(database_url, tmp_path, RESPOND_LIMIT_NETWORK="1 per minute") as app:
+        client = app.test_client()
+        assert client.get("/R/NOSUCHTOKEN").status_code == 404
+        limited = client.get("/R/NOSUCHTOKEN")
+        html = limited.get_data(as_text=True)
+        assert limited.status_code == 429 and "操作太频繁" in html
+        assert "<style>" in html and "/auth/login" not in html and "退出" not in html
+        app.config["PROPAGATE_EXCEPTIONS"] = False
+
+        def crash(*args, **kwargs):
+            raise RuntimeError("bug")
+
+        monkeypatch.setattr(views, "_load_link", crash)
+        broken = app.test_client().post("/R/ABC/submit", data={"comment": "留言"})
+        html = broken.get_data(as_text=True)
+        assert broken.status_code == 500 and "服务器出错" in html and "<style>" in html and "/auth/login" not in html
+
+
+def test_over_long_url_gets_a_chinese_page(client):
+    response = client.get("/R/" + "A" * 5000)
+    assert response.status_code == 414 and "网址太长" in response.get_data(as_text=True)
