@@ -62,6 +62,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         """Start page: the project list."""
         return redirect(url_for("staff.projects"))
 
+    from survey_app.auth.views import enforce_lifetimes
+
+    app.before_request(enforce_lifetimes)
+
     @app.before_request
     def _refuse_long_urls():  # type: ignore[no-untyped-def]
         # QR links are ~60 characters; gunicorn refuses request lines over --limit-request-line
@@ -79,6 +83,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["HSTS"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.blueprint in ("staff", "audit", "auth"):
+            # staff pages, every export and card print pages (unused single-use URLs) stay off disk
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     from survey_app.filters import register_filters

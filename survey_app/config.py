@@ -53,8 +53,20 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "RESPOND_LIMIT_DEVICE": env.get("SURVEY_RESPOND_LIMIT_DEVICE", "10 per minute;60 per hour"),
         "RESPOND_LIMIT_NETWORK": env.get("SURVEY_RESPOND_LIMIT_NETWORK", "120 per minute;3000 per hour"),
         "RESPOND_LIMIT_LINK": env.get("SURVEY_RESPOND_LIMIT_LINK", "300 per 10 minutes"),
+        # failed logins (README "Security"): per account, and per address (an office shares one)
+        "LOGIN_LIMIT_ACCOUNT": env.get("SURVEY_LOGIN_LIMIT_ACCOUNT", "5 per minute;20 per hour"),
+        "LOGIN_LIMIT_ADDRESS": env.get("SURVEY_LOGIN_LIMIT_ADDRESS", "20 per minute;100 per hour"),
+        # staff sessions end after this long without a request, and this long after the login
+        "SESSION_IDLE_SECONDS": int(env.get("SURVEY_SESSION_IDLE_SECONDS", 2 * 3600)),
+        "SESSION_ABSOLUTE_SECONDS": int(env.get("SURVEY_SESSION_ABSOLUTE_SECONDS", 12 * 3600)),
     }
     config.update(overrides)
+    # Secure cookies and HSTS: on by default when the public address is https
+    https = str(config.get("PUBLIC_URL") or "").startswith("https://")
+    secure_env = env.get("SURVEY_SECURE_COOKIES")
+    secure = https if secure_env is None else secure_env.lower() in TRUE_WORDS
+    config.setdefault("SESSION_COOKIE_SECURE", secure)
+    config.setdefault("HSTS", config["SESSION_COOKIE_SECURE"])
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
     # a Redis outage must never take the survey down: limits fail open to per-process memory
     # (Flask-Limiter logs a warning and goes back to Redis when it answers again)

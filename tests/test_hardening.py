@@ -257,7 +257,7 @@ def test_database_outage_on_staff_paths(dead_db_app):
     assert login.status_code == 503 and "数据库" in html and 'value="staff"' in html
     assert "secret-pass" not in html  # a password is never written back into a page
     with client.session_transaction() as flask_session:
-        flask_session["_user_id"] = "1"
+        flask_session["_user_id"] = "1:1"
     page = client.get("/projects")
     assert page.status_code == 503 and "数据库" in page.get_data(as_text=True)
 
@@ -302,3 +302,156 @@ def test_respondent_error_pages_use_the_respondent_layout(database_url, tmp_path
 def test_over_long_url_gets_a_chinese_page(client):
     response = client.get("/R/" + "A" * 5000)
     assert response.status_code == 414 and "网址太长" in response.get_data(as_text=True)
+
+
+# -- 5: login throttle, failures logged, no user enumeration by timing --------------------------------
+
+
+def _make_users(app):
+    from survey_app.db import get_db
+    from survey_app.models import Role
+    from survey_app.services.accounts import create_user
+
+    session = get_db(app).session()
+    for role in Role:
+        create_user(session, role.value, PASSWORD, role, actor="test")
+    session.commit()
+    return session
+
+
+def test_login_is_throttled_per_account_and_per_address(database_url, tmp_path):
+    with own_app(database_url, tmp_path, LOGIN_LIMIT_ACCOUNT="3 per minute",
+                 LOGIN_LIMIT_ADDRESS="6 per minute") as app:
+        _make_users(app)
+        client = app.test_client()
+        wrong = [client.post("/auth/login", data={"username": "staff", "password": "wrong-guess"}).status_code
+                 for _ in range(3)]
+        assert wrong == [200, 200, 200]
+        blocked = client.post("/auth/login", data={"username": "staff", "password": PASSWORD})
+        assert blocked.status_code == 429 and "登录失败次数太多" in blocked.get_data(as_text=True)
+        # another account from the same address still logs in: the account bucket is per account
+        assert client.post("/auth/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
+        client.post("/auth/logout")
+        others = [client.post("/auth/login", data={"username": f"u{n}", "password": "x"}).status_code
+                  for n in range(3)]
+        assert others == [200, 200, 429]  # 3 failures + 1 refused + 2 failures = 6 from one address
+
+
+def test_login_failures_are_in_the_audit_log(client, users, session):
+    from survey_app.models import AuditEvent
+
+    client.post("/auth/login", data={"username": "staff", "password": "wrong-guess"})
+    client.post("/auth/login", data={"username": "nobody", "password": "wrong-guess"})
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")
+                             .order_by(AuditEvent.id)).all()
+    assert len(events) == 2 and events[0].actor == "staff"
+    assert "nobody" not in str(events[1].details) and "wrong-guess" not in str([e.details for e in events])
+
+
+def test_unknown_user_costs_a_password_hash_too(client, users, monkeypatch):
+    import werkzeug.security
+
+    calls = []
+    real = werkzeug.security._hash_internal
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    client.post("/auth/login", data={"username": "someone", "password": "warm-up"})
+    monkeypatch.setattr(werkzeug.security, "_hash_internal", counting)
+    client.post("/auth/login", data={"username": "staff", "password": "wrong-guess"})
+    known = len(calls)
+    client.post("/auth/login", data={"username": "nobody-here", "password": "wrong-guess"})
+    assert known == 1 and len(calls) - known == 1
+
+
+# -- 6: sessions can be revoked and expire ------------------------------------------------------------
+
+
+def _copy_of(app, client):
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def test_copied_session_cookie_dies_at_logout(app, client, auth):
+    auth.login("staff")
+    thief = _copy_of(app, client)
+    assert thief.get("/projects").status_code == 200
+    auth.logout()
+    assert thief.get("/projects").status_code == 302
+
+
+@pytest.mark.parametrize("change", [{"password": "a brand new password"}, {"active": ""}, {"role": "auditor"}])
+def test_admin_changes_end_the_users_sessions(app, client, users, change):
+    staff = app.test_client()
+    staff.post("/auth/login", data={"username": "staff", "password": PASSWORD})
+    assert staff.get("/projects").status_code == 200
+    client.post("/auth/login", data={"username": "admin", "password": PASSWORD})
+    prefix = f"u{users['staff'].id}-"
+    data = {prefix + "role": "staff", prefix + "active": "y"}
+    data.update({prefix + k: v for k, v in change.items()})
+    if change.get("active") == "":
+        del data[prefix + "active"]
+    assert client.post(f"/users/{users['staff'].id}", data=data).status_code == 302
+    assert staff.get("/projects").status_code == 302
+    assert client.get("/projects").status_code == 200  # the admin's own session is untouched
+
+
+def test_end_sessions_service(session, users):
+    from survey_app.services.accounts import end_sessions
+
+    before = users["staff"].session_version
+    end_sessions(users["staff"])
+    assert users["staff"].session_version == before + 1
+
+
+@pytest.mark.parametrize("key", ["seen_at", "login_at"])
+def test_idle_and_absolute_lifetimes(app, client, auth, key):
+    import time
+
+    auth.login("staff")
+    assert client.get("/projects").status_code == 200
+    with client.session_transaction() as flask_session:
+        limit = app.config["SESSION_IDLE_SECONDS" if key == "seen_at" else "SESSION_ABSOLUTE_SECONDS"]
+        flask_session[key] = time.time() - limit - 5
+    expired = client.get("/projects")
+    assert expired.status_code == 302 and "/auth/login" in expired.headers["Location"]
+
+
+# -- 10: hardening settings ----------------------------------------------------------------------------
+
+
+def test_secure_cookies_and_hsts_follow_an_https_public_url(database_url, tmp_path):
+    with own_app(database_url, tmp_path, PUBLIC_URL="https://survey.example") as app:
+        assert app.config["SESSION_COOKIE_SECURE"] is True
+        response = app.test_client().get("/auth/login")
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    with own_app(database_url, tmp_path, PUBLIC_URL="http://127.0.0.1:5000") as app:
+        assert not app.config["SESSION_COOKIE_SECURE"]
+        assert "Strict-Transport-Security" not in app.test_client().get("/auth/login").headers
+
+
+def test_staff_pages_and_exports_are_not_stored(client, auth, published):
+    q = published["村办公经费"]
+    auth.login("admin")
+    for url in ("/projects", f"/questionnaires/{q.id}/print/cards", "/audit/export/responses.csv",
+                "/audit/bundle.zip", f"/projects/{q.indicator.project_id}/self-evaluation.xlsx", "/auth/login"):
+        response = client.get(url)
+        assert response.status_code in (200, 302), url
+        assert "no-store" in response.headers.get("Cache-Control", ""), url
+
+
+def test_csrf_token_rotates_at_login(database_url, tmp_path):
+    with own_app(database_url, tmp_path, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False) as app:
+        _make_users(app)
+        client = app.test_client()
+        html = client.get("/auth/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        with client.session_transaction() as flask_session:
+            before = flask_session["csrf_token"]
+        assert client.post("/auth/login", data={"username": "staff", "password": PASSWORD,
+                                                "csrf_token": token}).status_code == 302
+        with client.session_transaction() as flask_session:
+            assert flask_session.get("csrf_token") != before
