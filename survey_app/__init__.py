@@ -44,6 +44,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    if (app.config.get("RATELIMIT_ENABLED", True) and str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory")
+            and app.config["WORKERS"] > 1):
+        app.logger.warning(
+            "rate limits are kept in memory by each of the %d worker processes, so every limit is %d times "
+            "as loose; set SURVEY_REDIS_URL (the production store) to share them", app.config["WORKERS"],
+            app.config["WORKERS"])
 
     from survey_app import errors
     from survey_app.audit import bp as audit_bp

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,23 @@ def _load_or_create_secret(instance: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     return key
+
+
+def configured_workers(env: Mapping[str, str], argv: list[str]) -> int:
+    """How many gunicorn workers serve the app: ``-w N``/``--workers N`` or ``WEB_CONCURRENCY``."""
+    args = [*argv, *shlex.split(env.get("GUNICORN_CMD_ARGS", ""))]
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("-w", "--workers") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--workers="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-w") and arg[2:].isdigit():
+            value = arg[2:]
+        if value and value.isdigit():
+            return int(value)
+    concurrency = env.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else 1
 
 
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -53,6 +73,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "RESPOND_LIMIT_DEVICE": env.get("SURVEY_RESPOND_LIMIT_DEVICE", "10 per minute;60 per hour"),
         "RESPOND_LIMIT_NETWORK": env.get("SURVEY_RESPOND_LIMIT_NETWORK", "120 per minute;3000 per hour"),
         "RESPOND_LIMIT_LINK": env.get("SURVEY_RESPOND_LIMIT_LINK", "300 per 10 minutes"),
+        # clients without the signed device cookie share one bucket per address
+        "RESPOND_LIMIT_NO_COOKIE": env.get("SURVEY_RESPOND_LIMIT_NO_COOKIE", "10 per minute;60 per hour"),
+        #: worker processes serving the app (gunicorn -w / WEB_CONCURRENCY): memory limits are per process
+        "WORKERS": configured_workers(env, sys.argv),
         # failed logins (README "Security"): per account, and per address (an office shares one)
         "LOGIN_LIMIT_ACCOUNT": env.get("SURVEY_LOGIN_LIMIT_ACCOUNT", "5 per minute;20 per hour"),
         "LOGIN_LIMIT_ADDRESS": env.get("SURVEY_LOGIN_LIMIT_ADDRESS", "20 per minute;100 per hour"),

@@ -455,3 +455,43 @@ def test_csrf_token_rotates_at_login(database_url, tmp_path):
                                                 "csrf_token": token}).status_code == 302
         with client.session_transaction() as flask_session:
             assert flask_session.get("csrf_token") != before
+
+
+# -- 7: the device limit rests on a signed cookie, not on the User-Agent ------------------------------
+
+
+def _submit(client, link, village, agent):
+    _, token = open_form(client, link)
+    return client.post(f"/R/{link.token}/submit", headers={"User-Agent": agent},
+                       data={"form_token": token, "satisfaction": "满意", "identity": "其他", "village": village})
+
+
+def test_rotating_the_user_agent_gains_nothing(database_url, tmp_path):
+    with own_app(database_url, tmp_path, RESPOND_LIMIT_DEVICE="2 per minute",
+                 RESPOND_LIMIT_NO_COOKIE="2 per minute") as app:
+        session, unit, published = _demo(app)
+        poster, village = published[0][1], str(unit.villages[0].id)
+        phone = app.test_client()
+        assert [_submit(phone, poster, village, f"agent {n}").status_code for n in range(3)] == [200, 200, 429]
+        cookieless = app.test_client(use_cookies=False)
+        assert [_submit(cookieless, poster, village, f"bot {n}").status_code for n in range(3)] == [200, 200, 429]
+        neighbour = app.test_client()  # another phone on the same village network, with its own cookie
+        assert _submit(neighbour, poster, village, "agent 0").status_code == 200
+        _, token = open_form(cookieless, poster)
+        forged = cookieless.post(f"/R/{poster.token}/submit", headers={"Cookie": "survey_device=made-up-value"},
+                                 data={"form_token": token, "satisfaction": "满意", "identity": "其他",
+                                       "village": village})
+        assert forged.status_code == 429  # a forged cookie is no cookie: the shared bucket
+
+
+def test_startup_warns_about_per_worker_memory_limits(database_url, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    caplog.set_level(logging.WARNING)
+    with own_app(database_url, tmp_path, RATELIMIT_STORAGE_URI="memory://"):
+        pass
+    assert any("SURVEY_REDIS_URL" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    monkeypatch.setenv("WEB_CONCURRENCY", "1")
+    with own_app(database_url, tmp_path, RATELIMIT_STORAGE_URI="memory://"):
+        pass
+    assert not any("SURVEY_REDIS_URL" in r.getMessage() for r in caplog.records)
