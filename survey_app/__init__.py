@@ -37,6 +37,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.config.from_mapping(load_config(app.instance_path, test_config))
 
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     from survey_app import db
     from survey_app.extensions import csrf, limiter, login_manager
 

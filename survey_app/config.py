@@ -62,6 +62,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         #: longer URLs get a Chinese 414 page (gunicorn's own limit, 4094 by default, must be higher)
         "MAX_URL_LENGTH": 2048,
+        #: proxies in front that set X-Forwarded-For/-Proto (0: none; the client address is the peer)
+        "PROXY_HOPS": int(env.get("SURVEY_PROXY_HOPS", "0") or 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,

@@ -28,6 +28,7 @@ MESSAGES = {
 }
 LOGIN_THROTTLED = "登录失败次数太多，请过几分钟再试。如忘记密码，请联系管理员重置。"
 RESPONDENT_503 = "服务器暂时繁忙，您的答案没有提交成功，但已保留在本页。请稍等片刻后按“重试”。"
+RESPONDENT_503_OPEN = "服务器暂时繁忙，请稍等片刻后按“重试”，或稍后重新扫码。"
 #: fields never written back into a page (any field whose name contains one of these)
 SECRET_FIELDS = ("password",)
 
@@ -51,7 +52,7 @@ def _render(code: int, detail: str | None = None, *, retry: bool = False):  # ty
         from survey_app.respond.views import _page
 
         if code == 503:
-            message = detail or RESPONDENT_503
+            message = detail or (RESPONDENT_503 if request.method == "POST" else RESPONDENT_503_OPEN)
         return _page("respond/error.html", status=code, code=code, title=title, message=message,
                      retry=retry, fields=fields)
     return render_template("errors/error.html", code=code, title=title, message=message, retry=retry,

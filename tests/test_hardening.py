@@ -495,3 +495,15 @@ def test_startup_warns_about_per_worker_memory_limits(database_url, tmp_path, mo
     with own_app(database_url, tmp_path, RATELIMIT_STORAGE_URI="memory://"):
         pass
     assert not any("SURVEY_REDIS_URL" in r.getMessage() for r in caplog.records)
+
+
+def test_proxy_hops_give_the_phones_address(database_url, tmp_path):
+    from flask import request
+
+    with own_app(database_url, tmp_path, PROXY_HOPS=1) as app:
+        @app.route("/_addr")
+        def _addr():  # type: ignore[no-untyped-def]
+            return request.remote_addr or ""
+
+        seen = app.test_client().get("/_addr", headers={"X-Forwarded-For": "10.1.2.3"}).get_data(as_text=True)
+        assert seen == "10.1.2.3"
