@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,17 @@ def resource_dir(name: str) -> Path:
     if checkout.is_dir():
         return checkout
     return Path(sys.prefix) / "share" / "survey-app" / name
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Respondent pages never use the staff session: no ``Vary: Cookie`` on them (Flask-Login reads
+    the session after every request), so the Back button finds the cached form page even though
+    the device cookie was set by it."""
+
+    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+        if request.blueprint == "respond" and not session.modified:
+            session.accessed = False
+        super().save_session(app, session, response)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey_app.config import load_config
 
     app.config.from_mapping(load_config(app.instance_path, test_config))
+    app.session_interface = _SessionInterface()
 
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -507,3 +507,8 @@ def test_proxy_hops_give_the_phones_address(database_url, tmp_path):
 
         seen = app.test_client().get("/_addr", headers={"X-Forwarded-For": "10.1.2.3"}).get_data(as_text=True)
         assert seen == "10.1.2.3"
+
+
+def test_respondent_pages_do_not_vary_on_cookies(client, published):
+    response = client.get(f"/R/{poster_of(published['村办公经费']).token}")
+    assert "Cookie" not in response.headers.get("Vary", "") and "survey_device=" in response.headers["Set-Cookie"]

@@ -106,6 +106,10 @@ def logout():  # type: ignore[no-untyped-def]
 
 def enforce_lifetimes() -> None:
     """Before every request: end a staff session idle or open for too long."""
+    if request.blueprint not in ("staff", "audit", "auth"):
+        # respondent pages never touch the staff session: reading it would add "Vary: Cookie", and
+        # the Back button must find the cached form page even after the device cookie was set
+        return
     if "_user_id" not in session:
         return
     now = time.time()
