@@ -55,8 +55,14 @@ def _render(code: int, detail: str | None = None, *, retry: bool = False):  # ty
             message = detail or (RESPONDENT_503 if request.method == "POST" else RESPONDENT_503_OPEN)
         return _page("respond/error.html", status=code, code=code, title=title, message=message,
                      retry=retry, fields=fields)
-    return render_template("errors/error.html", code=code, title=title, message=message, retry=retry,
-                           fields=fields, files_lost=retry and bool(request.files)), code
+    context = {"code": code, "title": title, "message": message, "retry": retry, "fields": fields,
+               "files_lost": retry and bool(request.files)}
+    try:
+        return render_template("errors/error.html", **context), code
+    except (OperationalError, InterfaceError):  # the layout asked the database who is logged in
+        safe_rollback()
+        g._login_user = AnonymousUserMixin()
+        return render_template("errors/error.html", **context), code
 
 
 def safe_rollback() -> None:

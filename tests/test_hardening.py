@@ -512,3 +512,12 @@ def test_proxy_hops_give_the_phones_address(database_url, tmp_path):
 def test_respondent_pages_do_not_vary_on_cookies(client, published):
     response = client.get(f"/R/{poster_of(published['村办公经费']).token}")
     assert "Cookie" not in response.headers.get("Vary", "") and "survey_device=" in response.headers["Set-Cookie"]
+
+
+def test_error_page_during_an_outage_is_still_chinese(dead_db_app):
+    client = dead_db_app.test_client()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = "1:1"
+        flask_session["login_at"] = flask_session["seen_at"] = __import__("time").time()
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "页面不存在" in missing.get_data(as_text=True)
