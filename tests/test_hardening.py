@@ -521,3 +521,14 @@ def test_error_page_during_an_outage_is_still_chinese(dead_db_app):
         flask_session["login_at"] = flask_session["seen_at"] = __import__("time").time()
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and "页面不存在" in missing.get_data(as_text=True)
+
+
+def test_admin_changing_own_password_stays_logged_in_elsewhere_not(app, client, users):
+    client.post("/auth/login", data={"username": "admin", "password": PASSWORD})
+    other_device = _copy_of(app, client)
+    prefix = f"u{users['admin'].id}-"
+    response = client.post(f"/users/{users['admin'].id}", data={prefix + "role": "admin", prefix + "active": "y",
+                                                              prefix + "password": "a brand new password"})
+    assert response.status_code == 302
+    assert client.get("/projects").status_code == 200
+    assert other_device.get("/projects").status_code == 302

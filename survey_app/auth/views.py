@@ -35,6 +35,18 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
+def start_session(user: User) -> None:
+    """Log ``user`` in on a fresh session: a new CSRF token, nothing carried over, new lifetimes.
+
+    Also for a page where users change their own password: after ``end_sessions(user)`` and the
+    commit, this keeps the person who made the change logged in while every other session ends.
+    """
+    session.clear()
+    g.pop("csrf_token", None)
+    login_user(user)
+    session["login_at"] = session["seen_at"] = time.time()
+
+
 def _safe_next(target: str | None) -> str:
     if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
@@ -80,11 +92,7 @@ def login():  # type: ignore[no-untyped-def]
         elif not user.active:
             flash("该账号已停用，请联系管理员。", "error")
         else:
-            # a fresh session: a new CSRF token, and nothing carried over from before the login
-            session.clear()
-            g.pop("csrf_token", None)
-            login_user(user)
-            session["login_at"] = session["seen_at"] = time.time()
+            start_session(user)
             audit_log.record(db, actor=user.username, user_id=user.id, action="login", obj=user)
             db.commit()
             return redirect(_safe_next(request.args.get("next")))
