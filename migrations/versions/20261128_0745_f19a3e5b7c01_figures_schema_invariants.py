@@ -1,7 +1,7 @@
 """figures: schema invariants (one active exclusion per response, checked verdict/design/paper status)
 
 Revision ID: f19a3e5b7c01
-Revises: 924eae6c78ec
+Revises: b7d1e4a9c2f0
 Create Date: 2026-11-28 07:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'f19a3e5b7c01'
-down_revision: str | None = '924eae6c78ec'
+down_revision: str | None = 'b7d1e4a9c2f0'
 branch_labels = None
 depends_on = None
 
