@@ -12,12 +12,9 @@ Run: .venv/bin/python benchmarks/results_page_bench.py  (prints Markdown)
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -25,8 +22,8 @@ from sqlalchemy import create_engine, insert, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SURVEY_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-instance-"))
 
+from benchmarks.results_bench import OPTIONS, PG, SEED, WEIGHTS, _median  # noqa: E402  (same setup, same data)
 from survey_app import create_app  # noqa: E402
 from survey_app.db import get_db  # noqa: E402
 from survey_app.migrate import upgrade  # noqa: E402
@@ -35,20 +32,7 @@ from survey_app.services.accounts import create_user  # noqa: E402
 from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires  # noqa: E402
 from survey_app.services.importing import import_file  # noqa: E402
 
-SEED = ROOT / "tests" / "fixtures" / "seed_000_d78a732831ec7d8e.txt"
-PG = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-OPTIONS = ["非常满意", "满意", "一般", "不满意", "非常不满意", "不了解"]
-WEIGHTS = [0.55, 0.41, 0.02, 0.01, 0.005, 0.005]
 PER_INDICATOR = 10_000
-
-
-def _median(fn, repeat: int = 7) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def run(url: str) -> dict[str, float]:
