@@ -17,7 +17,7 @@ from survey_app.db import get_db
 from survey_app.models import Project, Role, Unit, User
 from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.importing import import_file, project_dict
-from survey_app.services.tables import TableReadError
+from survey_app.importer import TableReadError
 
 DEMO_USER = "demo"
 DEMO_TABLE = Path(__file__).resolve().parent / "demo" / "seed_table.txt"

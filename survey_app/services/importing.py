@@ -1,6 +1,6 @@
 """Import target tables into the database: plan the change, then apply it.
 
-:func:`plan_import` compares a :class:`~survey_app.services.tables.ParsedTable`
+:func:`plan_import` compares a :class:`~survey_app.importer.ParsedTable`
 with what is stored and lists every change; :func:`apply_import` writes it.
 Re-importing the same table yields an empty plan ("nothing changed"). A staff
 edit of an indicator's population is kept across re-imports.
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from survey_app.models import Indicator, Project, Questionnaire, Unit
 from survey_app.services import audit_log
-from survey_app.services.tables import ParsedIndicator, ParsedProject, ParsedTable, TableReadError, read_table
+from survey_app.importer import ParsedIndicator, ParsedProject, ParsedTable, TableReadError, read_table
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from survey_app.models import AuditEvent, Indicator, Project, Questionnaire, Res
 from survey_app.services import audit_log
 from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.importing import import_file
-from survey_app.services.tables import TableReadError
+from survey_app.importer import TableReadError
 from survey_app.services.villages import VillageError, import_villages, save_village
 from survey_app.staff import bp
 from survey_app.staff.forms import (
