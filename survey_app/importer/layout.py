@@ -157,9 +157,10 @@ class Layout:
         nonempty = [t for t in texts if t]
         if not nonempty:
             return 1
-        if len(nonempty) == 1 and (row.paragraph or not self.columns):
+        if len(nonempty) == 1 and (row.paragraph or not self.columns or _GRID_LABEL_RE.search(key(nonempty[0]))):
             if self.title(nonempty[0], row):
-                self.columns = None  # a title ends the grid above it
+                if not (self.long and is_unit_line(nonempty[0])):
+                    self.columns = None  # a title ends the grid above it
                 return 1
         if self.rollup:
             if self._header(index)[0] is not None and not self.project:
@@ -183,7 +184,7 @@ class Layout:
         if self.columns is not None and header is None and not self.keys_in(texts):
             if self.notes:
                 return 1
-            return self.long_row(row) if self.long else self.indicator_row(index, row)
+            return self.long_row(index, row) if self.long else self.indicator_row(index, row)
         if header is not None:
             return self.start_grid(index, header, consumed)
         if self.unit_line(nonempty, row):
@@ -220,11 +221,9 @@ class Layout:
             elif was or "项目" in text:
                 self.department = False
             return True
-        if re.search(r"(中长期|长期|实施期)(绩效)?(目标|指标)", k) and len(k) <= 20:
-            self.long_grid = True
-            return True
-        if re.search(r"(年度)(绩效)?(目标|指标)$", k) and len(k) <= 12:
-            self.long_grid = False
+        label = _GRID_LABEL_RE.search(k)
+        if label and len(k) <= 20:
+            self.long_grid = label.group(1) != "年度"
             return True
         if row.paragraph and is_unit_line(text):
             self.set_unit(Field(text, row.cells[0].location))
@@ -334,10 +333,12 @@ class Layout:
             return
         if name in ("code", "name"):
             project = self.project
-            if project is None or name in project.fields or project.indicators:
+            if (project is None or name in project.fields or project.indicators) and (value or name == "name"):
                 project = self.start_project(row.location)
             if not value:
-                raise self.error(f"{'项目编码' if name == 'code' else '项目名称'}为空", cell.location)
+                if name == "code":
+                    return  # codes are optional: a project is known by unit, name and year
+                raise self.error("项目名称为空", cell.location)
             project.fields[name] = Field(value, cell.location)
             return
         project = self.project
@@ -543,10 +544,10 @@ class Layout:
         if level2:
             self.level2 = level2
 
-    def long_row(self, row: Row) -> int:
+    def long_row(self, index: int, row: Row) -> int:
         """One row of a long-format table: project fields in columns, filled down when merged."""
         assert self.columns is not None
-        cells, consumed = self._cells(0, row) if row.grid else (self._pad_long(row), 1)
+        cells, consumed = self._cells(index, row)
         values = self._values(cells)
         project_text = values["project"].text if "project" in values else ""
         name = values.get("name")
@@ -603,9 +604,8 @@ class Layout:
         _, suffixes = key_and_suffixes(self.header_texts[self.columns[role]])
         return next((s for s in suffixes if s in ("万元", "元")), self.money_unit)
 
-    def _pad_long(self, row: Row) -> list[Cell]:
-        cells = list(row.cells)[: self.width]
-        return cells + [Cell("", row.location) for _ in range(self.width - len(cells))]
+
+_GRID_LABEL_RE = re.compile(r"^(中长期|长期|实施期|年度)(绩效)?(目标|指标)(表)?$")
 
 
 def _spread(row: Row) -> list[str]:

@@ -116,10 +116,9 @@ def _read_delimited(lines: list[str], source: str) -> list[Row]:
     for number, values in numbered:
         if sep == "|" and _PIPE_RULE_RE.match("|".join(values)):
             continue
+        delimited = len(values) > 1
         values = [_BOOKMARK_RE.sub("", v)[: limits.MAX_CELL_CHARS] for v in values]
-        while values and not values[-1].strip():
-            values.pop()
-        if not values:
+        if not any(v.strip() for v in values):
             rows.append(Row([], f"第 {number} 行"))
             continue
         if len(values) > limits.MAX_COLUMNS:
@@ -127,9 +126,10 @@ def _read_delimited(lines: list[str], source: str) -> list[Row]:
 
             raise too_many_columns(source, f"第 {number} 行", len(values))
         nonempty = [v for v in values if v.strip()]
-        if len(nonempty) == 1 and len(values) == 1:
+        if len(nonempty) == 1 and not delimited:
             rows.append(Row([Cell(values[0].strip(), f"第 {number} 行")], f"第 {number} 行", paragraph=True))
             continue
         cells = [Cell(v, f"第 {number} 行第 {i} 列") for i, v in enumerate(values, start=1)]
-        rows.append(Row(cells, f"第 {number} 行"))
+        # a CSV file keeps every column (empty cells too); copied text may lose row-spanned cells
+        rows.append(Row(cells, f"第 {number} 行", grid=sep == ","))
     return rows
