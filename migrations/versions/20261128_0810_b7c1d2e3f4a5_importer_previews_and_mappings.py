@@ -1,4 +1,4 @@
-"""importer: upload previews and saved column mappings in the database (branch importer)
+"""importer: upload previews and saved column mappings in the database, optional project budget (branch importer)
 
 Revision ID: b7c1d2e3f4a5
 Revises: 924eae6c78ec
@@ -17,6 +17,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # a whole-department table may state no budget
+    with op.batch_alter_table("projects") as batch:
+        batch.alter_column("budget_wan", existing_type=sa.Numeric(14, 2), nullable=True)
     op.create_table(
         "import_previews",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -50,3 +53,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_import_previews_expires_at"), table_name="import_previews")
     op.drop_index(op.f("ix_import_previews_sha256"), table_name="import_previews")
     op.drop_table("import_previews")
+    op.execute("UPDATE projects SET budget_wan = 0 WHERE budget_wan IS NULL")
+    with op.batch_alter_table("projects") as batch:
+        batch.alter_column("budget_wan", existing_type=sa.Numeric(14, 2), nullable=False)

@@ -197,3 +197,10 @@ def test_project_saved_in_database_keeps_budget_and_generated_code(session):
     session.commit()
     stored = session.scalars(select(Project).order_by(Project.id)).all()
     assert [(p.name, p.year, str(p.budget_wan)) for p in stored] == [("道路维修", 2023, "50.00"), ("学校修缮", 2023, "30.00")]
+
+
+def test_whole_department_table_imports_without_budget(session):
+    import_file(session, mt.department_docx(), "department.docx", actor="t")
+    session.commit()
+    project = session.scalar(select(Project))
+    assert project.budget_wan is None and project.unit.code == "929004" and len(project.indicators) == 3
