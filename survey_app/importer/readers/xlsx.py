@@ -38,8 +38,26 @@ def column_letter(index: int) -> str:
     return get_column_letter(index)
 
 
+def _count_rows(archive, source: str) -> None:
+    """Count <row> elements of every sheet by a raw scan (fast, constant memory) before parsing any."""
+    for info in archive.infolist():
+        if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+            continue
+        rows = cells = 0
+        tail = b""
+        with archive.open(info) as handle:
+            while chunk := handle.read(4 * 1024 * 1024):
+                window = tail + chunk
+                rows += window.count(b"<row") - tail.count(b"<row")
+                cells += window.count(b"<c ") - tail.count(b"<c ")
+                tail = window[-8:]
+                if rows > limits.MAX_ROWS:
+                    raise too_many_rows(source, f"“{info.filename.rsplit('/', 1)[-1]}”")
+        check_cell_budget(cells, source, f"“{info.filename.rsplit('/', 1)[-1]}”")
+
+
 def read(data: bytes, source: str) -> list[Row]:
-    open_zip(data, source)
+    _count_rows(open_zip(data, source), source)
     try:
         import openpyxl
 
