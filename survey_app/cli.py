@@ -20,7 +20,7 @@ from survey_app.services.importing import import_file, project_dict
 from survey_app.importer import ReadOptions, TableReadError
 from survey_app.importer.cells import key
 from survey_app.importer.columns import ROLE_LABELS
-from survey_app.services.import_store import load_mapping, merge_options, save_mapping
+from survey_app.services.import_store import load_mapping, merge_options, purge_expired, save_mapping
 
 DEMO_USER = "demo"
 DEMO_TABLE = Path(__file__).resolve().parent / "demo" / "seed_table.txt"
@@ -190,6 +190,17 @@ def import_command(
         for line in table.warnings:
             click.echo(f"  提醒：{line}")
     session.close()
+
+
+@main.command("import-cleanup")
+@with_appcontext
+def import_cleanup_command() -> None:
+    """Delete upload previews that were never confirmed and have expired."""
+    session = get_db().session()
+    removed = purge_expired(session)
+    session.commit()
+    session.close()
+    click.echo(f"已删除 {removed} 个过期的导入预览。")
 
 
 def _parsed_project_dict(p, table, year: int) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -52,7 +52,13 @@ def read_table(
     source = PurePath(filename).name or filename
     options = options or ReadOptions()
     rows = read_rows(data, source, options)
-    layout = read_layout(rows, source, options.mapping)
-    table = interpret(layout, source, unit_code=unit_code, unit_name=unit_name)
-    table.tables = table_names(rows)
+    tables = table_names(rows)
+    try:
+        layout = read_layout(rows, source, options.mapping)
+        table = interpret(layout, source, unit_code=unit_code, unit_name=unit_name)
+    except TableReadError as exc:
+        if not exc.candidates and len(tables) > 1 and not options.tables and not options.sheets:
+            exc.candidates = tables  # staff can pick the table that is the target table
+        raise
+    table.tables = tables
     return table

@@ -30,6 +30,17 @@ KIND_LABELS = {"quantity": "数值", "time": "时间", "qualitative": "定性", 
 OP_LABELS = {">=": "≥", "<=": "≤", ">": "＞", "<": "＜", "=": "＝"}
 
 
+def show_target(target) -> str:  # type: ignore[no-untyped-def]
+    """A parsed target in words: 数值 ≥95%, 时间 12月底前, 定性."""
+    if target is None:
+        return ""
+    kind = KIND_LABELS.get(target.kind, "")
+    if target.value is None:
+        return f"{kind}"
+    value = f"{target.value:g}"
+    return f"{kind} {OP_LABELS.get(target.op, '')}{value}{target.unit or ''}"
+
+
 def _options_of(preview: ImportPreview) -> ReadOptions:
     return ReadOptions.from_json(preview.options)
 
@@ -58,7 +69,7 @@ def _render_preview(preview: ImportPreview, status: int = 200):  # type: ignore[
                                 unit_code=stored.get("unit_code") or "", unit_name=stored.get("unit_name") or "",
                                 year=str(stored.get("year") or ""))
     return render_template("staff/import_preview.html", plan=plan, confirm=confirm, preview=preview, options=options,
-                           roles=ROLE_LABELS, kinds=KIND_LABELS, ops=OP_LABELS), status
+                           roles=ROLE_LABELS, show_target=show_target), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -124,10 +135,9 @@ def import_adjust():  # type: ignore[no-untyped-def]
         options.corrections[place] = text
     for gone in request.form.getlist("unfix"):
         options.corrections.pop(gone, None)
-    if "sheets" in request.form:
-        options.sheets = [s.strip() for s in request.form.get("sheets", "").split("、") if s.strip()]
-    if "tables" in request.form:
-        options.tables = [int(t) for t in request.form.get("tables", "").replace("，", ",").split(",") if t.strip().isdigit()]
+    picks = [int(t) for t in request.form.getlist("table_pick") if t.isdigit()]
+    if picks:
+        options.tables = picks
     stored.update(options.to_json())
     preview.options = stored
     session = get_session()
