@@ -76,7 +76,7 @@ def read_rows(data: bytes, source: str, options: ReadOptions | None = None) -> l
             raise TableReadError(
                 f"文件中没有工作表“{'、'.join(missing)}”", source=source, candidates=tables
             )
-        rows = [r for r in rows if r.table in wanted or r.table.removeprefix("工作表“").removesuffix("”") in wanted]
+        rows = [r for r in rows if not r.table or r.table in wanted or r.table.removeprefix("工作表“").removesuffix("”") in wanted]
     if options.tables:
         numbers = {n: name for n, name in enumerate(tables, start=1)}
         bad = [n for n in options.tables if n not in numbers]
@@ -85,7 +85,7 @@ def read_rows(data: bytes, source: str, options: ReadOptions | None = None) -> l
                 f"文件中只有 {len(tables)} 个表，没有第 {'、'.join(map(str, bad))} 个", source=source, candidates=tables
             )
         keep = {numbers[n] for n in options.tables}
-        rows = [r for r in rows if r.table in keep]
+        rows = [r for r in rows if not r.table or r.table in keep]  # paragraphs (titles, unit lines) stay
     if options.corrections:
         found = set()
         for row in rows:
