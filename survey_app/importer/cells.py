@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
 
+_BREAKS_RE = re.compile(r"[\r\n\t]+")
+_SPACES_RE = re.compile(r"[ \u3000\u00a0]{2,}")
+_KEY_DROP_RE = re.compile(r"[\s:：*＊]")
+
+
+@functools.lru_cache(maxsize=65536)
 def clean(text: str) -> str:
     """Join lines broken inside a cell, drop stray quotes and squeeze spaces."""
-    parts = [p.strip().strip('"“”').strip() for p in re.split(r"[\r\n\t]+", text)]
+    if not text:
+        return ""
+    parts = [p.strip().strip('"“”').strip() for p in _BREAKS_RE.split(text)]
     parts = [p for p in parts if p]
     out = ""
     for part in parts:
@@ -20,27 +29,29 @@ def clean(text: str) -> str:
             out += " " + part
         else:
             out = part
-    return re.sub(r"[ \u3000\u00a0]{2,}", " ", out).strip()
+    return _SPACES_RE.sub(" ", out).strip()
 
 
 def _is_cjk(char: str) -> bool:
     return "\u4e00" <= char <= "\u9fff" or char in "，。；：、（）！？“”"
 
 
+@functools.lru_cache(maxsize=65536)
 def key(text: str) -> str:
     """Normalise a header or label for matching (width, spaces, line breaks, colons, asterisks)."""
     text = unicodedata.normalize("NFKC", text)
-    return re.sub(r"[\s:：*＊]", "", text)
+    return _KEY_DROP_RE.sub("", text)
 
 
 _SUFFIX_RE = re.compile(r"[(\[【]([^()\[\]【】]*)[)\]】]")
 
 
-def key_and_suffixes(text: str) -> tuple[str, list[str]]:
+@functools.lru_cache(maxsize=65536)
+def key_and_suffixes(text: str) -> tuple[str, tuple[str, ...]]:
     """``年度指标值(长期)`` → (``年度指标值``, [``长期``]); ``产出指标(50分)`` likewise."""
     k = key(text)
     suffixes = _SUFFIX_RE.findall(k)
-    return _SUFFIX_RE.sub("", k), suffixes
+    return _SUFFIX_RE.sub("", k), tuple(suffixes)
 
 
 _UNIT_WORDS = r"(?:镇|乡|街道|办事处|局|委员会|委|办公室|办|院|校|学|中心|政府|部门|所|站|队|会|社|处|厅|馆|公司|本级|部)"
@@ -59,6 +70,7 @@ def split_unit(text: str) -> tuple[str, str]:
     return "", text
 
 
+@functools.lru_cache(maxsize=65536)
 def is_unit_line(text: str) -> bool:
     return bool(UNIT_RE.match(clean(text))) and "万元" not in text
 
@@ -66,6 +78,7 @@ def is_unit_line(text: str) -> bool:
 YEAR_RE = re.compile(r"(20\d{2})\s*(?:年|年度)")
 
 
+@functools.lru_cache(maxsize=4096)
 def year_in(text: str) -> int | None:
     match = YEAR_RE.search(unicodedata.normalize("NFKC", text))
     return int(match.group(1)) if match else None

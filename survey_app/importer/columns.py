@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -81,6 +82,11 @@ def column_role(text: str, mapping: dict[str, str] | None = None) -> str | None:
         return None
     if mapping and k in mapping:
         return mapping[k]
+    return _column_role(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _column_role(text: str) -> str | None:
     base, suffixes = key_and_suffixes(text)
     base = base.replace("(", "").replace(")", "")
     long_term = any(w in s for s in suffixes for w in _LONG_WORDS) or any(base.startswith(w) for w in _LONG_WORDS)
@@ -171,7 +177,8 @@ HEADER_WORDS = {key(w) for w in (
 )}
 
 
-def key_of(text: str) -> tuple[str | None, list[str]]:
+@functools.lru_cache(maxsize=65536)
+def key_of(text: str) -> tuple[str | None, tuple[str, ...]]:
     """The project key a label names (with its bracket suffixes, e.g. 万元), or None."""
     base, suffixes = key_and_suffixes(text)
     base = base.replace("(", "").replace(")", "")

@@ -399,6 +399,9 @@ class Layout:
         """The header map at ``index`` (one row, or two rows of a merged header) and rows it takes."""
         row = self.rows[index]
         texts = _spread(row)
+        roles = [column_role(t, self.mapping) if t else None for t in texts]
+        if not any(r in ("name", "target", "long_target") for r in roles):
+            return None, 1  # fast path: no header word at all (most rows)
         header = self.header_map(texts)
         if header is not None:
             return header, 1
@@ -407,8 +410,6 @@ class Layout:
             width = max(len(texts), len(below))
             texts += [""] * (width - len(texts))
             below += [""] * (width - len(below))
-            if not any(column_role(t, self.mapping) in ("name", "target") for t in texts if t):
-                return None, 1
             joined = [(b or t) if column_role(b, self.mapping) else (t + b) for t, b in zip(texts, below, strict=True)]
             header = self.header_map(joined)
             if header is not None and any(below):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from survey_app.importer import limits
 from survey_app.importer.model import Cell, Row, TableReadError
@@ -38,22 +39,40 @@ def column_letter(index: int) -> str:
     return get_column_letter(index)
 
 
+_DIMENSION_RE = re.compile(rb'<(?:\w+:)?dimension ref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
+
+
 def _count_rows(archive, source: str) -> None:
-    """Count <row> elements of every sheet by a raw scan (fast, constant memory) before parsing any."""
+    """Check the declared dimension and count <row> elements of every sheet by a raw scan
+    (fast, constant memory) before parsing any."""
+    from openpyxl.utils import column_index_from_string
+
     for info in archive.infolist():
         if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
             continue
         rows = cells = 0
         tail = b""
+        part = f"“{info.filename.rsplit('/', 1)[-1]}”"
         with archive.open(info) as handle:
+            first = True
             while chunk := handle.read(4 * 1024 * 1024):
+                if first:
+                    first = False
+                    match = _DIMENSION_RE.search(chunk[:65536])
+                    if match:
+                        max_col = column_index_from_string(match.group(1).decode())
+                        max_row = int(match.group(2))
+                        if max_col > limits.MAX_COLUMNS:
+                            raise too_many_columns(source, f"{part}（声明的范围到第 {match.group(1).decode()} 列）", max_col)
+                        if max_row > limits.MAX_ROWS:
+                            raise too_many_rows(source, f"{part}（声明的范围到第 {max_row:,} 行）")
                 window = tail + chunk
                 rows += window.count(b"<row") - tail.count(b"<row")
                 cells += window.count(b"<c ") - tail.count(b"<c ")
                 tail = window[-8:]
                 if rows > limits.MAX_ROWS:
-                    raise too_many_rows(source, f"“{info.filename.rsplit('/', 1)[-1]}”")
-        check_cell_budget(cells, source, f"“{info.filename.rsplit('/', 1)[-1]}”")
+                    raise too_many_rows(source, part)
+        check_cell_budget(cells, source, part)
 
 
 def read(data: bytes, source: str) -> list[Row]:
@@ -83,14 +102,6 @@ def _sheet_rows(workbook, sheet, source: str, budget: list[int]) -> list[Row]:
     from openpyxl.worksheet._reader import WorkSheetParser
 
     table = f"工作表“{sheet.title}”"
-    with sheet._get_source() as src:
-        dims = WorkSheetParser(src, []).parse_dimensions()
-    if dims:
-        _, _, max_col, max_row = dims
-        if max_col and max_col > limits.MAX_COLUMNS:
-            raise too_many_columns(source, f"{table}（声明的范围到第 {column_letter(max_col)} 列）", max_col)
-        if max_row and max_row > limits.MAX_ROWS:
-            raise too_many_rows(source, f"{table}（声明的范围到第 {max_row:,} 行）")
     dense: list[tuple[int, list[Cell]]] = []
     with sheet._get_source() as src:
         parser = WorkSheetParser(
