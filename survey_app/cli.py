@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from survey_app import create_app
 from survey_app.db import get_db
-from survey_app.models import Project, Role, Unit, User
-from survey_app.services.accounts import AccountError, create_user, update_user
-from survey_app.services.importing import import_file, project_dict
 from survey_app.importer import ReadOptions, TableReadError
 from survey_app.importer.cells import key
 from survey_app.importer.columns import ROLE_LABELS
+from survey_app.models import Project, Role, Unit, User
+from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.import_store import load_mapping, merge_options, purge_expired, save_mapping
+from survey_app.services.importing import import_file, project_dict
 
 DEMO_USER = "demo"
 DEMO_TABLE = Path(__file__).resolve().parent / "demo" / "seed_table.txt"

@@ -10,9 +10,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from sqlalchemy import func, select
 
+from survey_app.importer import TableReadError, read_table
 from survey_app.models import Indicator, Project, Unit
 from survey_app.services.importing import import_file
-from survey_app.importer import TableReadError, read_table
 from tests.conftest import SEED
 
 # -- builders ---------------------------------------------------------------------

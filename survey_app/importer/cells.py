@@ -8,7 +8,6 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-
 _BREAKS_RE = re.compile(r"[\r\n\t]+")
 _SPACES_RE = re.compile(r"[ \u3000\u00a0]{2,}")
 _KEY_DROP_RE = re.compile(r"[\s:：*＊]")

@@ -163,9 +163,7 @@ class Layout:
                     self.columns = None  # a title ends the grid above it
                 return 1
         if self.rollup:
-            if self._header(index)[0] is not None and not self.project:
-                pass  # a roll-up table's own header: keep skipping
-            return 1
+            return 1  # a roll-up (汇总) table: not projects
         first = nonempty[0]
         if FOOTER_RE.match(first) and (self.columns is not None or self.project is not None):
             self.columns = None

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey_app.importer import ParsedIndicator, ParsedProject, ParsedTable, ReadOptions, TableReadError, read_table
 from survey_app.models import Indicator, Project, Questionnaire, Unit
 from survey_app.services import audit_log
-from survey_app.importer import ParsedIndicator, ParsedProject, ParsedTable, ReadOptions, TableReadError, read_table
 
 logger = logging.getLogger(__name__)
 

@@ -157,7 +157,6 @@ def confirm_import():  # type: ignore[no-untyped-def]
         flash("预览的文件已失效，请重新上传。", "error")
         return redirect(url_for("staff.import_table"))
     session = get_session()
-    stored = preview.options or {}
     options = _options_of(preview)
     try:
         plan = import_file(
@@ -180,7 +179,6 @@ def confirm_import():  # type: ignore[no-untyped-def]
         session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("staff.import_table"))
-    del stored
     flash(f"{form.filename.data}：{plan.summary()}", "success")
     return redirect(url_for("staff.projects"))
 
