@@ -6,24 +6,15 @@ import json
 import docx
 import openpyxl
 import pytest
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from sqlalchemy import func, select
 
 from survey_app.importer import TableReadError, read_table
 from survey_app.models import Indicator, Project, Unit
 from survey_app.services.importing import import_file
 from tests.conftest import SEED
+from tests.fixtures.tables.make_tables import _vmerge
 
 # -- builders ---------------------------------------------------------------------
-
-
-def _vmerge(cell, value: str) -> None:
-    tc_pr = cell._tc.get_or_add_tcPr()
-    merge = OxmlElement("w:vMerge")
-    if value == "restart":
-        merge.set(qn("w:val"), "restart")
-    tc_pr.append(merge)
 
 
 def build_docx() -> bytes:

@@ -45,22 +45,28 @@ def _options_of(preview: ImportPreview) -> ReadOptions:
     return ReadOptions.from_json(preview.options)
 
 
+def _import_preview(preview: ImportPreview, *, dry_run: bool):  # type: ignore[no-untyped-def]
+    """Read (and unless ``dry_run`` import) the pending file with the choices stored on it."""
+    stored = preview.options or {}
+    return import_file(
+        get_session(),
+        preview.data,
+        preview.filename,
+        actor=current_user.username,
+        user_id=current_user.id,
+        unit_code=stored.get("unit_code") or None,
+        unit_name=stored.get("unit_name") or None,
+        year=int(stored["year"]) if stored.get("year") else None,
+        dry_run=dry_run,
+        options=_options_of(preview),
+    )
+
+
 def _render_preview(preview: ImportPreview, status: int = 200):  # type: ignore[no-untyped-def]
-    session = get_session()
     stored = preview.options or {}
     options = _options_of(preview)
     try:
-        plan = import_file(
-            session,
-            preview.data,
-            preview.filename,
-            actor=current_user.username,
-            unit_code=stored.get("unit_code") or None,
-            unit_name=stored.get("unit_name") or None,
-            year=int(stored["year"]) if stored.get("year") else None,
-            dry_run=True,
-            options=options,
-        )
+        plan = _import_preview(preview, dry_run=True)
     except TableReadError as exc:
         return render_template("staff/import.html", form=UploadForm(formdata=None), error=str(exc),
                                candidates=exc.candidates, preview=preview, options=options,
@@ -159,17 +165,7 @@ def confirm_import():  # type: ignore[no-untyped-def]
     session = get_session()
     options = _options_of(preview)
     try:
-        plan = import_file(
-            session,
-            preview.data,
-            preview.filename,
-            actor=current_user.username,
-            user_id=current_user.id,
-            unit_code=form.unit_code.data or None,
-            unit_name=form.unit_name.data or None,
-            year=int(form.year.data) if form.year.data else None,
-            options=options,
-        )
+        plan = _import_preview(preview, dry_run=False)
         if request.form.get("save_map") and (options.mapping or options.sheets or options.tables):
             for code, _ in plan.table.units:
                 save_mapping(session, code, merge_options(ReadOptions(), options), actor=current_user.username)

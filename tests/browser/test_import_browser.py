@@ -8,17 +8,10 @@ from sqlalchemy import select
 
 from survey_app.db import get_db
 from survey_app.models import Indicator
+from tests.browser.test_desktop import _login
 from tests.fixtures.tables.needs_mapping import needs_mapping_xlsx
 
 SHOTS = os.environ.get("SURVEY_SCREENSHOTS")
-
-
-def _login(page, base, username):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct horse battery")
-    with page.expect_navigation():
-        page.click("input[type=submit]")
 
 
 @pytest.mark.browser
