@@ -207,6 +207,10 @@ class Interpreter:
         if get("op") in ("定性",) or get("value_type") == "定性":
             op_text = ""
         target_text = _date_serial(target_text, raw.level2 + name)
+        written = re.match(r"^(正向|反向)(指标)?[:：,，\s]*(?=\S)", target_text)
+        if written:  # 正向90%: the direction written into the value
+            direction = direction or DIRECTION_WORDS[written.group(1)]
+            target_text = target_text[written.end():]
         target: Target | None
         try:
             if not target_text and (get("value_type") == "定性" or get("op") == "定性"):

@@ -204,3 +204,22 @@ def test_whole_department_table_imports_without_budget(session):
     session.commit()
     project = session.scalar(select(Project))
     assert project.budget_wan is None and project.unit.code == "929004" and len(project.indicators) == 3
+
+
+def test_direction_written_in_value_and_template_rows_with_scoring_text():
+    text = "\n".join([
+        "2024年度项目支出绩效目标表",
+        "单位名称：929007某某镇人民政府",
+        "项目名称\t文化活动",
+        "预算数\t12",
+        "一级指标\t二级指标\t三级指标\t指标值\t评(扣)分标准",
+        "产出指标\t数量指标\t举办场次\t正向6场\t少一场扣1分",
+        "\t经济效益指标\t\t\t未填写不得分",
+        "\t社会效益指标\t群众文化生活满意度\t正向90%\t",
+        "\t成本指标\t人均成本\t反向 50元\t",
+    ]).encode()
+    (project,) = read_table(text, "文化.txt").projects
+    assert [(i.name, i.target.op, i.target.value, i.target.unit) for i in project.indicators] == [
+        ("举办场次", ">=", 6.0, "场"), ("群众文化生活满意度", ">=", 90.0, "%"), ("人均成本", "<=", 50.0, "元"),
+    ]
+    assert project.indicators[1].is_satisfaction and project.indicators[1].level2 == "社会效益指标"

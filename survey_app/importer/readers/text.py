@@ -46,8 +46,10 @@ def read(data: bytes, source: str) -> list[Row]:
     if len(lines) > limits.MAX_ROWS * 2:
         raise too_many_rows(source, f"第 {limits.MAX_ROWS * 2} 行")
     nonempty = [line for line in lines if line.strip()]
-    indented = sum(1 for line in nonempty if line.startswith("\t"))
-    if nonempty and indented >= len(nonempty) / 3:
+    # the seed's rendering: one cell per tab-indented line (copied tables have tabs between cells instead)
+    one_cell = sum(1 for line in nonempty if line.startswith("\t") and "\t" not in line[1:])
+    delimited = sum(1 for line in nonempty if "\t" in line.strip("\t"))
+    if nonempty and one_cell >= len(nonempty) / 3 and one_cell > delimited:
         return list(_read_cell_per_line(lines))
     return _read_delimited(lines, source)
 
