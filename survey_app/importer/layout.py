@@ -34,7 +34,7 @@ INDICATOR_ROLES = ("level1", "level2", "name", "target", "op", "unit", "directio
 LONG_ROLES = ("project", "code", "unit_col", "budget", "fiscal", "other", "goal", "year_col")
 
 
-@dataclass
+@dataclass(slots=True)
 class Field:
     text: str
     place: str
@@ -42,7 +42,7 @@ class Field:
     money_unit: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RawIndicator:
     values: dict[str, Field]
     level1: str

@@ -22,7 +22,7 @@ class TableReadError(ValueError):
         super().__init__(f"{where}：{message}" if where else message)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     text: str
     #: human place, also the key of a correction: 工作表“项目1”B7 / 第 2 个表格第 3 行第 4 列 / 第 46 行
@@ -31,7 +31,7 @@ class Cell:
     spanned: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     cells: list[Cell]
     location: str
