@@ -1,7 +1,7 @@
 """importer: upload previews and saved column mappings in the database, optional project budget (branch importer)
 
 Revision ID: b7c1d2e3f4a5
-Revises: 924eae6c78ec
+Revises: b7d1e4a9c2f0
 Create Date: 2026-11-28 08:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b7c1d2e3f4a5"
-down_revision: str | None = "924eae6c78ec"
+down_revision: str | None = "b7d1e4a9c2f0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
