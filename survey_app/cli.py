@@ -14,10 +14,13 @@ from sqlalchemy import select
 
 from survey_app import create_app
 from survey_app.db import get_db, transaction
+from survey_app.importer import ReadOptions, TableReadError
+from survey_app.importer.cells import key
+from survey_app.importer.columns import ROLE_LABELS
 from survey_app.models import Project, Role, Unit, User
 from survey_app.services.accounts import AccountError, create_user, update_user
+from survey_app.services.import_store import load_mapping, merge_options, purge_expired, save_mapping
 from survey_app.services.importing import import_file, project_dict
-from survey_app.services.tables import TableReadError
 
 DEMO_USER = "demo"
 DEMO_TABLE = Path(__file__).resolve().parent / "demo" / "seed_table.txt"
@@ -75,14 +78,40 @@ def _safe_url() -> str:
 @click.option("--year", type=int, help="Budget year when the file does not state it (default: this year).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--map", "maps", multiple=True, metavar="表头=角色",
+              help="Give a column a meaning, e.g. --map 指标性质=op --map 备注=ignore (roles: " + ", ".join(ROLE_LABELS) + ").")
+@click.option("--sheet", "sheets", multiple=True, help="Read only this sheet (repeatable).")
+@click.option("--table", "tables", multiple=True, type=int, help="Read only the N-th table of the file (repeatable).")
+@click.option("--fix", "fixes", multiple=True, metavar="位置=文字",
+              help="Correct one cell, e.g. --fix '工作表“项目1”E7 单元格=≥95%%'.")
+@click.option("--use-saved-map", is_flag=True, help="Apply the column mapping saved for the unit (see --save-map).")
+@click.option("--save-map", is_flag=True, help="Save --map/--sheet/--table for the unit, to reuse next year.")
 @with_appcontext
 def import_command(
-    path: Path, unit_code: str | None, unit_name: str | None, year: int | None, dry_run: bool, as_json: bool
+    path: Path, unit_code: str | None, unit_name: str | None, year: int | None, dry_run: bool, as_json: bool,
+    maps: tuple[str, ...], sheets: tuple[str, ...], tables: tuple[int, ...], fixes: tuple[str, ...],
+    use_saved_map: bool, save_map: bool,
 ) -> None:
-    """Import a target table (.docx, .xlsx or text like the seed)."""
+    """Import a target table (.xlsx, .xls, .docx, .pdf, .csv or text)."""
     if not path.exists():
         _fail(f"文件不存在：{path}")
+    options = ReadOptions(sheets=list(sheets), tables=list(tables))
+    for item in maps:
+        header, sep, role = item.rpartition("=")
+        if not sep or role not in ROLE_LABELS:
+            _fail(f"--map {item} 写法不对：应为“表头=角色”，角色可以是：" +
+                  "、".join(f"{k}（{v}）" for k, v in ROLE_LABELS.items()))
+        options.mapping[key(header)] = role
+    for item in fixes:
+        place, sep, text = item.partition("=")
+        if not sep:
+            _fail(f"--fix {item} 写法不对：应为“位置=文字”，位置照预览或错误信息里的写法")
+        options.corrections[place] = text
     session = get_db().session()
+    if use_saved_map and unit_code:
+        saved = load_mapping(session, unit_code)
+        if saved is not None:
+            options = merge_options(saved, options)
     try:
         plan = import_file(
             session,
@@ -93,7 +122,11 @@ def import_command(
             unit_name=unit_name,
             year=year,
             dry_run=dry_run,
+            options=options,
         )
+        if save_map:
+            for code, _ in plan.table.units:
+                save_mapping(session, code, options, actor="cli")
         if dry_run:
             session.rollback()
         else:
@@ -102,8 +135,11 @@ def import_command(
         session.rollback()
         if as_json:
             click.echo(json.dumps({"ok": False, "error": str(exc), "file": exc.source, "location": exc.location,
-                                   "reason": exc.reason}, ensure_ascii=False))
+                                   "reason": exc.reason, "candidates": exc.candidates}, ensure_ascii=False))
             sys.exit(1)
+        if exc.candidates:
+            _fail(str(exc) + "\n可选：\n" + "\n".join(f"  {n}. {c}" for n, c in enumerate(exc.candidates, start=1))
+                  + "\n（用 --sheet 工作表名 或 --table 序号 指定要导入的表，用 --map 表头=角色 指定列的含义）")
         _fail(str(exc))
         return
     table = plan.table
@@ -113,13 +149,15 @@ def import_command(
         else:
             stored = session.scalars(
                 select(Project).join(Unit).where(
-                    Unit.code == table.unit_code,
-                    Project.year == plan.year,
                     Project.code.in_([p.code for p in table.projects]),
                 ).order_by(Project.id)
             ).all()
-            order = {p.code: n for n, p in enumerate(table.projects)}
-            projects = [project_dict(p) for p in sorted(stored, key=lambda p: order[p.code])]
+            order = {(p.unit_code, p.code, p.year or plan.year): n for n, p in enumerate(table.projects)}
+            by_name = {(p.unit_name, p.code, p.year or plan.year): n for n, p in enumerate(table.projects)}
+            picked = [
+                (order.get((s.unit.code, s.code, s.year), by_name.get((s.unit.name, s.code, s.year))), s) for s in stored
+            ]
+            projects = [project_dict(s) for n, s in sorted((x for x in picked if x[0] is not None), key=lambda x: x[0])]
         click.echo(
             json.dumps(
                 {
@@ -140,7 +178,8 @@ def import_command(
             )
         )
     else:
-        click.echo(f"{table.source}：{table.unit_code} {table.unit_name}，{plan.year} 年，"
+        units = "、".join(f"{c} {n}" if not c.startswith("AUTO-") else n for c, n in table.units)
+        click.echo(f"{table.source}：{units}，{plan.year} 年，"
                    f"{len(table.projects)} 个项目，"
                    f"{sum(len(p.indicators) for p in table.projects)} 个指标。")
         click.echo(("（试运行，未写入）" if dry_run else "") + plan.summary())
@@ -153,14 +192,25 @@ def import_command(
     session.close()
 
 
+@main.command("import-cleanup")
+@with_appcontext
+def import_cleanup_command() -> None:
+    """Delete upload previews that were never confirmed and have expired."""
+    session = get_db().session()
+    removed = purge_expired(session)
+    session.commit()
+    session.close()
+    click.echo(f"已删除 {removed} 个过期的导入预览。")
+
+
 def _parsed_project_dict(p, table, year: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return {
         "code": p.code,
         "name": p.name,
-        "unit_code": table.unit_code,
-        "unit_name": table.unit_name,
-        "year": year,
-        "budget_wan": float(p.budget_wan),
+        "unit_code": p.unit_code or table.unit_code,
+        "unit_name": p.unit_name or table.unit_name,
+        "year": p.year or year,
+        "budget_wan": None if p.budget_wan is None else float(p.budget_wan),
         "indicators": [
             {
                 "position": i.position,

@@ -129,10 +129,11 @@ def transaction(*errors: type[Exception], session: Session | None = None, prefix
     """
     session = session if session is not None else get_session()
     outcome = Outcome()
+    caught = errors or (ValueError,)
     try:
         yield outcome
         session.commit()
-    except errors or (ValueError,) as exc:
+    except caught as exc:
         session.rollback()
         outcome.error = f"{prefix}{getattr(exc, 'reason', None) or exc}"
         (on_error or (lambda message: flash(message, "error")))(outcome.error)

@@ -6,24 +6,15 @@ import json
 import docx
 import openpyxl
 import pytest
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from sqlalchemy import func, select
 
+from survey_app.importer import TableReadError, read_table
 from survey_app.models import Indicator, Project, Unit
 from survey_app.services.importing import import_file
-from survey_app.services.tables import TableReadError, read_table
 from tests.conftest import SEED
+from tests.fixtures.tables.make_tables import _vmerge
 
 # -- builders ---------------------------------------------------------------------
-
-
-def _vmerge(cell, value: str) -> None:
-    tc_pr = cell._tc.get_or_add_tcPr()
-    merge = OxmlElement("w:vMerge")
-    if value == "restart":
-        merge.set(qn("w:val"), "restart")
-    tc_pr.append(merge)
 
 
 def build_docx() -> bytes:
@@ -204,7 +195,7 @@ def _docx_without_grid() -> bytes:
         ("empty.txt", lambda: b"", "文件是空的"),
         ("blank.docx", lambda: b"   \n\n", "文件是空的"),
         ("picture.docx", lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "不是有效的 .docx"),
-        ("scan.pdf", lambda: b"%PDF-1.7\n...", "不支持 PDF"),
+        ("broken.pdf", lambda: b"%PDF-1.7\n...", "PDF 文件已损坏"),
         ("old.doc", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "旧版"),
         ("broken.docx", _broken_docx, "损坏"),
         ("nogrid.docx", _docx_without_grid, "没有找到绩效目标表"),

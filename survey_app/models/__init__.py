@@ -10,6 +10,7 @@ from survey_app.models.budget import (
     Unit,
     Village,
 )
+from survey_app.models.imports import ImportMapping, ImportPreview
 from survey_app.models.results import Exclusion, IndicatorActual, Measurement, SelfEvaluation
 from survey_app.models.survey import (
     ChainHead,
@@ -28,6 +29,8 @@ __all__ = [
     "ChainHead",
     "PublishedHead",
     "Exclusion",
+    "ImportMapping",
+    "ImportPreview",
     "IndicatorActual",
     "Measurement",
     "SelfEvaluation",

@@ -68,8 +68,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: budget year (from the file, the import option, or the import date)
     year: Mapped[int]
-    #: 预算数 in 万元
-    budget_wan: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    #: 预算数 in 万元 (None for a whole-department table that states no budget)
+    budget_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     #: 其中：财政资金 in 万元
     fiscal_wan: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     #: 其他资金 in 万元

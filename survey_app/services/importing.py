@@ -1,6 +1,6 @@
 """Import target tables into the database: plan the change, then apply it.
 
-:func:`plan_import` compares a :class:`~survey_app.services.tables.ParsedTable`
+:func:`plan_import` compares a :class:`~survey_app.importer.ParsedTable`
 with what is stored and lists every change; :func:`apply_import` writes it.
 Re-importing the same table yields an empty plan ("nothing changed"). A staff
 edit of an indicator's population is kept across re-imports.
@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey_app.importer import ParsedIndicator, ParsedProject, ParsedTable, ReadOptions, TableReadError, read_table
 from survey_app.models import Indicator, Project, Questionnaire, Unit
 from survey_app.services import audit_log
-from survey_app.services.tables import ParsedIndicator, ParsedProject, ParsedTable, TableReadError, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class ImportPlan:
     created: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    new_units: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -94,6 +95,8 @@ class ImportPlan:
         if not self.changed:
             return "表格与已导入的内容完全相同，没有任何改动。"
         parts = []
+        if self.new_units:
+            parts.append(f"新增单位 {len(self.new_units)} 个")
         if self.created:
             parts.append(f"新增项目 {len(self.created)} 个")
         if self.changes:
@@ -165,21 +168,37 @@ def _kept_by_staff(stored: Indicator, field_name: str) -> bool:
     return False
 
 
+def _unit_of(session: Session, code: str, name: str) -> Unit | None:
+    """The stored unit of a parsed (code, name); a unit the file names without a code is found by name."""
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None and code.startswith("AUTO-"):
+        unit = session.scalar(select(Unit).where(Unit.name == name).order_by(Unit.id).limit(1))
+    return unit
+
+
 def plan_import(session: Session, table: ParsedTable, *, year: int | None = None) -> ImportPlan:
     """Compare ``table`` with the database and list what an import changes."""
     year = year or table.year or dt.date.today().year
     plan = ImportPlan(table=table, year=year)
-    unit = session.scalar(select(Unit).where(Unit.code == table.unit_code))
-    plan.unit_exists = unit is not None
-    if unit is not None and unit.name != table.unit_name:
-        plan.changes.append(f"单位 {unit.code} 名称：{unit.name} → {table.unit_name}")
+    plan.unit_exists = True
+    units: dict[str, Unit | None] = {}
+    for code, name in table.units:
+        unit = _unit_of(session, code, name)
+        units[code] = unit
+        if unit is None:
+            plan.unit_exists = False
+            plan.new_units.append(f"{name}（{code}）" if not code.startswith("AUTO-") else name)
+        elif unit.name != name:
+            plan.changes.append(f"单位 {unit.code} 名称：{unit.name} → {name}")
     for parsed in table.projects:
-        label = f"{parsed.code} {parsed.name}"
+        project_year = parsed.year or year
+        label = f"{'' if parsed.code_generated else parsed.code + ' '}{parsed.name}"
+        unit = units.get(parsed.unit_code)
         stored = None
         if unit is not None:
             stored = session.scalar(
                 select(Project).where(
-                    Project.unit_id == unit.id, Project.code == parsed.code, Project.year == year
+                    Project.unit_id == unit.id, Project.code == parsed.code, Project.year == project_year
                 )
             )
         if stored is None:
@@ -221,20 +240,26 @@ def plan_import(session: Session, table: ParsedTable, *, year: int | None = None
 def apply_import(session: Session, plan: ImportPlan, *, actor: str, user_id: int | None = None) -> Unit:
     """Write ``plan`` to the database (flush only; the caller commits)."""
     table = plan.table
-    unit = session.scalar(select(Unit).where(Unit.code == table.unit_code))
-    if unit is None:
-        unit = Unit(code=table.unit_code, name=table.unit_name)
-        session.add(unit)
-        session.flush()
-    unit.name = table.unit_name
+    units: dict[str, Unit] = {}
+    for code, name in table.units:
+        unit = _unit_of(session, code, name)
+        if unit is None:
+            unit = Unit(code=code, name=name)
+            session.add(unit)
+            session.flush()
+        unit.name = name
+        units[code] = unit
+    unit = units[table.units[0][0]]
     for parsed in table.projects:
+        owner = units[parsed.unit_code]
+        project_year = parsed.year or plan.year
         project = session.scalar(
             select(Project).where(
-                Project.unit_id == unit.id, Project.code == parsed.code, Project.year == plan.year
+                Project.unit_id == owner.id, Project.code == parsed.code, Project.year == project_year
             )
         )
         if project is None:
-            project = Project(unit=unit, code=parsed.code, year=plan.year, indicators=[])
+            project = Project(unit=owner, code=parsed.code, year=project_year, indicators=[])
             session.add(project)
         for name, value in _project_values(parsed).items():
             if not _same(getattr(project, name, None), value):
@@ -264,6 +289,7 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, user_id: int
             obj=unit,
             source=table.source,
             year=plan.year,
+            units=[code for code, _ in table.units],
             created=plan.created,
             changes=plan.changes[:200],
             warnings=table.warnings[:50],
@@ -283,9 +309,10 @@ def import_file(
     unit_name: str | None = None,
     year: int | None = None,
     dry_run: bool = False,
+    options: ReadOptions | None = None,
 ) -> ImportPlan:
     """Read, plan and (unless ``dry_run``) apply an import of one file."""
-    table = read_table(data, filename, unit_code=unit_code, unit_name=unit_name)
+    table = read_table(data, filename, unit_code=unit_code, unit_name=unit_name, options=options)
     plan = plan_import(session, table, year=year)
     if not dry_run and plan.changed:
         apply_import(session, plan, actor=actor, user_id=user_id)
@@ -300,7 +327,7 @@ def project_dict(project: Project) -> dict[str, Any]:
         "unit_code": project.unit.code,
         "unit_name": project.unit.name,
         "year": project.year,
-        "budget_wan": float(project.budget_wan),
+        "budget_wan": None if project.budget_wan is None else float(project.budget_wan),
         "fiscal_wan": None if project.fiscal_wan is None else float(project.fiscal_wan),
         "other_wan": None if project.other_wan is None else float(project.other_wan),
         "fund_use": project.fund_use,

@@ -97,7 +97,7 @@ def generate_content(indicator: Indicator) -> dict[str, Any]:
         raise QuestionnaireError(f"“{indicator.name}”不是满意度指标，不能生成问卷。")
     project = indicator.project
     group = RespondentGroup(indicator.respondent_group or RespondentGroup.OTHER)
-    facts = [f"今年安排资金{_money(project.budget_wan)}万元"]
+    facts = [f"今年安排资金{_money(project.budget_wan)}万元"] if project.budget_wan is not None else []
     if project.fund_use:
         facts.append(project.fund_use.rstrip("。"))
     for other in project.indicators:

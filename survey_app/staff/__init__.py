@@ -6,6 +6,7 @@ bp = Blueprint("staff", __name__)
 
 from survey_app.staff import (  # noqa: E402,F401
     distribution_views,
+    import_views,
     paper_views,
     progress_views,
     questionnaire_views,

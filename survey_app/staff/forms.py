@@ -19,7 +19,7 @@ ROLE_CHOICES = [SelectChoice("staff", "工作人员"), SelectChoice("auditor", "
 
 
 class UploadForm(BaseForm):
-    file = FileField("目标表文件（.docx、.xlsx 或文本）", validators=[FileRequired("请选择要导入的文件")])
+    file = FileField("目标表文件（.xlsx、.xls、.docx、.pdf、.csv 或文本）", validators=[FileRequired("请选择要导入的文件")])
     unit_code = StringField("单位编码（文件中没有时填写）", validators=[Optional(), Length(max=32)])
     unit_name = StringField("单位名称（文件中没有时填写）", validators=[Optional(), Length(max=200)])
     year = IntegerField("预算年度（文件中没有时填写）", validators=[Optional(), NumberRange(2000, 2100)])

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path, PurePath
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -16,14 +13,10 @@ from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
 from survey_app.services.accounts import AccountError, create_user, update_user
-from survey_app.services.importing import import_file
-from survey_app.services.tables import TableReadError
 from survey_app.services.villages import VillageError, import_villages, save_village
 from survey_app.staff import bp
 from survey_app.staff.forms import (
-    ConfirmImportForm,
     IndicatorForm,
-    UploadForm,
     UserEditForm,
     UserForm,
     VillageForm,
@@ -114,83 +107,6 @@ def update_indicator(indicator_id: int):  # type: ignore[no-untyped-def]
     session.commit()
     flash(f"已保存“{indicator.name}”的调查对象和总数。", "success")
     return redirect(url_for("staff.project", project_id=indicator.project_id))
-
-
-# -- import ------------------------------------------------------------------
-
-
-def _upload_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_FOLDER"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@role_required(*EDITORS)
-def import_table():  # type: ignore[no-untyped-def]
-    """Upload a target table and preview what importing it would change."""
-    form = UploadForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        filename = PurePath(upload.filename or "upload").name
-        data = upload.read()
-        digest = hashlib.sha256(data).hexdigest()
-        session = get_session()
-        try:
-            plan = import_file(
-                session,
-                data,
-                filename,
-                actor=current_user.username,
-                unit_code=form.unit_code.data or None,
-                unit_name=form.unit_name.data or None,
-                year=form.year.data,
-                dry_run=True,
-            )
-        except TableReadError as exc:
-            session.rollback()
-            return render_template("staff/import.html", form=form, error=str(exc)), 422
-        (_upload_dir() / digest).write_bytes(data)
-        confirm = ConfirmImportForm(
-            formdata=None,
-            digest=digest,
-            filename=filename,
-            unit_code=form.unit_code.data or "",
-            unit_name=form.unit_name.data or "",
-            year=str(form.year.data or ""),
-        )
-        return render_template("staff/import_preview.html", plan=plan, confirm=confirm)
-    return render_template("staff/import.html", form=form, error=None)
-
-
-@bp.route("/import/confirm", methods=["POST"])
-@role_required(*EDITORS)
-def confirm_import():  # type: ignore[no-untyped-def]
-    """Import the previewed file (read again from the upload store)."""
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    path = _upload_dir() / form.digest.data
-    if not path.exists():
-        flash("预览的文件已失效，请重新上传。", "error")
-        return redirect(url_for("staff.import_table"))
-    session = get_session()
-    with transaction(TableReadError) as done:
-        plan = import_file(
-            session,
-            path.read_bytes(),
-            form.filename.data,
-            actor=current_user.username,
-            user_id=current_user.id,
-            unit_code=form.unit_code.data or None,
-            unit_name=form.unit_name.data or None,
-            year=int(form.year.data) if form.year.data else None,
-        )
-    if not done.ok:
-        return redirect(url_for("staff.import_table"))
-    path.unlink(missing_ok=True)
-    flash(f"{form.filename.data}：{plan.summary()}", "success")
-    return redirect(url_for("staff.projects"))
 
 
 # -- villages ------------------------------------------------------------------

@@ -168,8 +168,9 @@ def test_planning_uses_exactly_the_interval_bound(method, population):
 
 
 def test_sample_size_wilson_with_population_uses_the_fpc_bound():
-    from analysis.verdict import _x_crit
     from fractions import Fraction
+
+    from analysis.verdict import _x_crit
 
     for n in (20, 60, 150):
         x = _x_crit(n, Fraction(19, 20), 0.05, "wilson", 197)

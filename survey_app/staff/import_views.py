@@ -1,0 +1,187 @@
+"""Staff import pages: upload, preview with places, column mapping, single-cell correction, confirm.
+
+The uploaded file waits in the database (:mod:`survey_app.services.import_store`), so
+a preview made on one server can be confirmed on another. Nothing is written to the
+project tables until 确认导入.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import PurePath
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
+from survey_app.db import get_session
+from survey_app.importer import ReadOptions, TableReadError, limits
+from survey_app.importer.cells import key
+from survey_app.importer.columns import ROLE_LABELS
+from survey_app.importer.template import blank_template
+from survey_app.models import ImportPreview
+from survey_app.services.import_store import get_preview, load_mapping, merge_options, save_mapping, store_preview
+from survey_app.services.importing import import_file
+from survey_app.staff import bp
+from survey_app.staff.forms import ConfirmImportForm, UploadForm
+
+KIND_LABELS = {"quantity": "数值", "time": "时间", "qualitative": "定性", "text": "文字"}
+OP_LABELS = {">=": "≥", "<=": "≤", ">": "＞", "<": "＜", "=": "＝"}
+
+
+def show_target(target) -> str:  # type: ignore[no-untyped-def]
+    """A parsed target in words: 数值 ≥95%, 时间 12月底前, 定性."""
+    if target is None:
+        return ""
+    kind = KIND_LABELS.get(target.kind, "")
+    if target.value is None:
+        return f"{kind}"
+    value = f"{target.value:g}"
+    return f"{kind} {OP_LABELS.get(target.op, '')}{value}{target.unit or ''}"
+
+
+def _options_of(preview: ImportPreview) -> ReadOptions:
+    return ReadOptions.from_json(preview.options)
+
+
+def _import_preview(preview: ImportPreview, *, dry_run: bool):  # type: ignore[no-untyped-def]
+    """Read (and unless ``dry_run`` import) the pending file with the choices stored on it."""
+    stored = preview.options or {}
+    return import_file(
+        get_session(),
+        preview.data,
+        preview.filename,
+        actor=current_user.username,
+        user_id=current_user.id,
+        unit_code=stored.get("unit_code") or None,
+        unit_name=stored.get("unit_name") or None,
+        year=int(stored["year"]) if stored.get("year") else None,
+        dry_run=dry_run,
+        options=_options_of(preview),
+    )
+
+
+def _render_preview(preview: ImportPreview, status: int = 200):  # type: ignore[no-untyped-def]
+    stored = preview.options or {}
+    options = _options_of(preview)
+    try:
+        plan = _import_preview(preview, dry_run=True)
+    except TableReadError as exc:
+        return render_template("staff/import.html", form=UploadForm(formdata=None), error=str(exc),
+                               candidates=exc.candidates, preview=preview, options=options,
+                               roles=ROLE_LABELS), 422
+    confirm = ConfirmImportForm(formdata=None, digest=preview.sha256, filename=preview.filename,
+                                unit_code=stored.get("unit_code") or "", unit_name=stored.get("unit_name") or "",
+                                year=str(stored.get("year") or ""))
+    return render_template("staff/import_preview.html", plan=plan, confirm=confirm, preview=preview, options=options,
+                           roles=ROLE_LABELS, show_target=show_target), status
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def import_table():  # type: ignore[no-untyped-def]
+    """Upload a target table and preview what importing it would change."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        filename = PurePath(upload.filename or "upload").name
+        data = upload.read(limits.MAX_FILE_BYTES + 1)
+        session = get_session()
+        if len(data) > limits.MAX_FILE_BYTES:
+            return render_template("staff/import.html", form=form, roles=ROLE_LABELS,
+                                   error=f"{filename}：文件超过 {limits.size_text(limits.MAX_FILE_BYTES)} 的上限"), 422
+        options: dict = {"unit_code": form.unit_code.data or "", "unit_name": form.unit_name.data or "",
+                         "year": form.year.data or ""}
+        if form.unit_code.data:
+            saved = load_mapping(session, form.unit_code.data)
+            if saved is not None:
+                options.update(saved.to_json())
+        preview = store_preview(session, data, filename, uploader=current_user.username,
+                                uploader_id=current_user.id, options=options)
+        session.commit()
+        return _render_preview(preview)
+    return render_template("staff/import.html", form=form, error=None, roles=ROLE_LABELS)
+
+
+def _preview_from_form() -> ImportPreview:
+    digest = request.form.get("digest", "")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        abort(400)
+    session = get_session()
+    preview_id = request.form.get("preview", type=int)
+    preview = get_preview(session, preview_id) if preview_id else None
+    if preview is None:
+        candidate = session.scalar(
+            select(ImportPreview).where(ImportPreview.sha256 == digest).order_by(ImportPreview.id.desc()).limit(1)
+        )
+        preview = get_preview(session, candidate.id) if candidate is not None else None
+    if preview is None or preview.sha256 != digest:
+        return None  # type: ignore[return-value]
+    return preview
+
+
+@bp.route("/import/preview", methods=["POST"])
+@role_required(*EDITORS)
+def import_adjust():  # type: ignore[no-untyped-def]
+    """Re-read the pending file with staff's column mapping, table choice and cell corrections."""
+    preview = _preview_from_form()
+    if preview is None:
+        flash("预览的文件已失效，请重新上传。", "error")
+        return redirect(url_for("staff.import_table"))
+    stored = dict(preview.options or {})
+    options = _options_of(preview)
+    for header, role in zip(request.form.getlist("map_header"), request.form.getlist("map_role"), strict=False):
+        if header.strip() and role in ROLE_LABELS:
+            options.mapping[key(header)] = role
+        elif header.strip() and role == "":
+            options.mapping.pop(key(header), None)
+    place, text = request.form.get("fix_place", "").strip(), request.form.get("fix_text", "")
+    if place:
+        options.corrections[place] = text
+    for gone in request.form.getlist("unfix"):
+        options.corrections.pop(gone, None)
+    picks = [int(t) for t in request.form.getlist("table_pick") if t.isdigit()]
+    if picks:
+        options.tables = picks
+    stored.update(options.to_json())
+    preview.options = stored
+    session = get_session()
+    session.commit()
+    return _render_preview(preview)
+
+
+@bp.route("/import/confirm", methods=["POST"])
+@role_required(*EDITORS)
+def confirm_import():  # type: ignore[no-untyped-def]
+    """Import the previewed file (read again from the database, with the staff's choices)."""
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    preview = _preview_from_form()
+    if preview is None:
+        flash("预览的文件已失效，请重新上传。", "error")
+        return redirect(url_for("staff.import_table"))
+    session = get_session()
+    options = _options_of(preview)
+    try:
+        plan = _import_preview(preview, dry_run=False)
+        if request.form.get("save_map") and (options.mapping or options.sheets or options.tables):
+            for code, _ in plan.table.units:
+                save_mapping(session, code, merge_options(ReadOptions(), options), actor=current_user.username)
+        session.delete(preview)
+        session.commit()
+    except TableReadError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("staff.import_table"))
+    flash(f"{form.filename.data}：{plan.summary()}", "success")
+    return redirect(url_for("staff.projects"))
+
+
+@bp.route("/import/template.xlsx")
+@role_required(*ALL_ROLES)
+def import_template():  # type: ignore[no-untyped-def]
+    """A blank target table (.xlsx) with the standard columns and an example row."""
+    return send_file(io.BytesIO(blank_template()), as_attachment=True, download_name="绩效目标表模板.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
