@@ -10,6 +10,7 @@ from survey_app.models.budget import (
     Unit,
     Village,
 )
+from survey_app.models.sampling import SampleDraw, SamplingFrame
 from survey_app.models.results import Exclusion, IndicatorActual, Measurement, SelfEvaluation
 from survey_app.models.survey import (
     ChainHead,
@@ -25,6 +26,8 @@ from survey_app.models.survey import (
 )
 
 __all__ = [
+    "SampleDraw",
+    "SamplingFrame",
     "ChainHead",
     "PublishedHead",
     "Exclusion",
