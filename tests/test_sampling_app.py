@@ -177,3 +177,35 @@ def _csrf(page):
 
     found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
     return found.group(1) if found else ""  # CSRF is off in tests unless a test turns it on
+
+
+def test_results_json_page_footnote_and_bundle_carry_the_design(session, cli, client, auth, cadres, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    from survey_app.services.integrity import bundle
+    from survey_app.services.writeback import build_table, writeback
+
+    villages = _villages(cadres)
+    add_responses(session, cadres, [(villages[0], 80, 2, 0), (villages[1], 66, 2, 0)], channel=Channel.POSTER)
+    data = json.loads(cli("results", "--json").output)
+    row = next(r for r in data if r["questionnaire_id"] == cadres.id)
+    assert row["design_kind"] == "self_selected" and row["robust_verdict"] == "inconclusive"
+    assert row["bounds"]["worst"]["rate"] == pytest.approx(146 / 197) and row["response_rate"] == pytest.approx(150 / 197)
+    assert row["verdict"]["verdict"] == "supported"  # the usual figure is still there, now with its assumption
+    auth.login("staff")
+    page = client.get("/results").get_data(as_text=True)
+    assert "以作答者能代表全体为前提" in page and "稳健结论" in page
+    detail = client.get(f"/questionnaires/{cadres.id}/results").get_data(as_text=True)
+    assert "未答者全部不满意（最坏情况）" in detail and "74.1%" in detail and "None" not in detail
+    auth.login("auditor")
+    evidence = client.get(f"/audit/questionnaires/{cadres.id}").get_data(as_text=True)
+    assert "抽样设计与无应答" in evidence
+    writeback(session, cadres.indicator, actor="t")
+    session.commit()
+    table = build_table(session, cadres.indicator.project)
+    assert any("自愿作答" in note and "74.1%" in note and "尚无定论" in note for note in table.footnotes)
+    archive = zipfile.ZipFile(io.BytesIO(bundle(session, actor="t")))
+    sampled = json.loads(archive.read("sampling.json"))
+    assert any(d["design_kind"] == "self_selected" for d in sampled["designs"])

@@ -484,3 +484,38 @@ __all__ = [
     "DISPOSITIONS", "DISPOSITION_LABELS", "STAFF_DISPOSITIONS", "DesignAssessment", "SamplingError",
     "declare_draw", "design_assessment", "perform_draw", "replace_card", "set_dispositions", "set_frame",
 ]
+
+
+# -- hooks for results, write-back and the bundle ---------------------------------------------
+
+
+def design_keys(session: Session, result: Any) -> dict[str, Any]:
+    """The per-indicator keys of ``survey-app results --json``."""
+    a = design_assessment(session, result.questionnaire, result)
+    return {"design_kind": a.design_kind, "response_rate": a.response_rate, "bounds": a.bounds,
+            "robust_verdict": a.robust_verdict, "sampling": a.as_dict()}
+
+
+def design_footnote(details: dict[str, Any]) -> str:
+    """One sentence for the 自评表 footnote from a measurement's stored ``details['sampling']``."""
+    a = details.get("sampling")
+    if not a:
+        return ""
+    kind = a["design_kind"]
+    if kind == "self_selected":
+        text = "答卷为自愿作答（非随机抽样），区间和结论以“作答者能代表全体”为前提"
+    elif kind == "random_sample":
+        text = "按名单随机抽样（公开种子，可复核）"
+    else:
+        text = "全面调查"
+    if a.get("response_rate") is not None:
+        text += f"，应答率 {_pct(a['response_rate'])}"
+    if a.get("bounds"):
+        text += (f"；未答者都不满意时满意率 {_pct(a['bounds']['worst']['rate'])}，"
+                 f"不依赖该前提的结论：{a['robust_label']}")
+    return text + "。"
+
+
+def bundle_designs(session: Session, figures: list[Any]) -> list[dict[str, Any]]:
+    return [{"questionnaire_id": r.questionnaire.id, **design_assessment(session, r.questionnaire, r).as_dict()}
+            for r in figures]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from analysis import TargetParseError, score_indicator
 from survey_app.models import Indicator, IndicatorActual, Measurement, Project, Questionnaire, SelfEvaluation
-from survey_app.services import audit_log
+from survey_app.services import audit_log, sampling
 from survey_app.services.results import CONFIDENCE, IndicatorResult, compute
 
 DEFAULT_WEIGHTS = {"产出指标": 50.0, "效益指标": 30.0, "满意度指标": 10.0, "预算执行率": 10.0}
@@ -59,7 +59,8 @@ def _store(session: Session, result: IndicatorResult, actor: str) -> Measurement
         confidence=CONFIDENCE,
         verdict=v.verdict if v else "none",
         versions=result.versions,
-        details=result.as_dict(),
+        details={**result.as_dict(),
+                 "sampling": sampling.design_assessment(session, result.questionnaire, result).as_dict()},
         created_by=actor,
     )
     session.add(measurement)
@@ -95,7 +96,8 @@ def footnote(m: Measurement) -> str:
     return (f"问卷调查，有效答卷 n={m.n}，{population}，{m.details.get('design_label', m.design)}；"
             f"{int(m.confidence * 100)}% 区间 [{m.lower * scale:.1f}{unit}, {m.upper * scale:.1f}{unit}]，"
             f"单侧下限 {m.bound * scale:.1f}{unit}（{m.method}）；结论：{verdict}；"
-            f"问卷版本 {','.join(str(x) for x in m.versions)}；{m.created_at:%Y-%m-%d} 写回。")
+            f"问卷版本 {','.join(str(x) for x in m.versions)}；{m.created_at:%Y-%m-%d} 写回。"
+            + sampling.design_footnote(m.details))
 
 
 # -- self-evaluation table ------------------------------------------------------------------

@@ -148,3 +148,15 @@ def replace_card(link_id: int):  # type: ignore[no-untyped-def]
     if card.village_id is None:
         return redirect(url_for("staff.sampling_page", questionnaire_id=card.questionnaire_id))
     return redirect(url_for("staff.visit_list", questionnaire_id=card.questionnaire_id, village_id=card.village_id))
+
+
+@bp.app_template_global("design_of")
+def design_of(result):  # type: ignore[no-untyped-def]
+    """The design assessment of a result, once per request (used by ``_partials/design*.html``)."""
+    from flask import g
+
+    cache = g.setdefault("design_assessments", {})
+    key = (result.questionnaire.id, result.simulated, result.valid_n, result.successes)
+    if key not in cache:
+        cache[key] = sampling.design_assessment(get_session(), result.questionnaire, result)
+    return cache[key]
