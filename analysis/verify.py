@@ -10,7 +10,9 @@ Checks:
 2. with ``--head``: that the bundle extends that head (the root must be the
    manifest head or one of its published heads, whose positions must all hold);
 3. every figure in the manifest, recomputed from the raw rows with the stated
-   design: counts, valid n, the rate, the interval and the verdict.
+   design: counts, valid n, the rate, the interval and the verdict;
+4. every random draw (``sampling.json``): seed, frames and card positions
+   (see ``analysis.verify_sampling``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from analysis.proportions import proportion_interval
 from analysis.scoring import score_interval
 from analysis.stratified import IntervalUndefined, stratified_interval
 from analysis.verdict import verdict
+from analysis.verify_sampling import sampling_problems
 
 SCALE = ("非常满意", "满意", "一般", "不满意", "非常不满意")
 TOLERANCE = 1e-9
@@ -97,6 +100,7 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
         else:
             report.problems.extend(check_extends(by_position, chains, actual))
     _check_figures(manifest, responses, exclusions, report)
+    report.differences.extend(sampling_problems(path, events))  # the random draws, recomputed
     return report
 
 

@@ -209,3 +209,57 @@ def test_results_json_page_footnote_and_bundle_carry_the_design(session, cli, cl
     archive = zipfile.ZipFile(io.BytesIO(bundle(session, actor="t")))
     sampled = json.loads(archive.read("sampling.json"))
     assert any(d["design_kind"] == "self_selected" for d in sampled["designs"])
+
+
+def _rewrite(path, out, change):
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "sampling.json":
+                doc = json.loads(data)
+                change(doc)
+                data = json.dumps(doc, ensure_ascii=False).encode()
+            dst.writestr(name, data)
+    return str(out)
+
+
+def test_offline_verify_recomputes_draws_and_catches_tampering(session, cadres, tmp_path):
+    from analysis.verify import verify_bundle
+    from survey_app.services.integrity import bundle
+
+    villages, cards = _drawn(session, cadres)
+    sampling.set_dispositions(session, cadres, {cards[0].id: ("not_eligible", 1)}, actor="t")
+    sampling.replace_card(session, cards[0], actor="t")
+    _answer(session, cadres, cards[1], "满意")
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bundle(session, actor="t"))
+    session.commit()
+    report = verify_bundle(str(path))
+    assert report.ok, (report.problems, report.differences)
+
+    def move_card(doc):
+        draw = doc["draws"][0]
+        village = draw["frames"][0]
+        card = next(c for c in draw["cards"] if c["village"] == village["village"] and not c["replaces_card_no"])
+        taken = {c["position"] for c in draw["cards"]}
+        card["position"] = next(p for p in range(1, village["frame"] + 1) if p not in taken)
+
+    moved = verify_bundle(_rewrite(path, tmp_path / "moved.zip", move_card))
+    assert not moved.ok and any("这个位置没有被抽中" in d for d in moved.differences)
+
+    def change_seed(doc):
+        draw = doc["draws"][0]
+        draw["public_number"] = "508"
+        draw["seed"] = f"{draw['chain_root']}|{draw['lottery']}|508"
+
+    reseeded = verify_bundle(_rewrite(path, tmp_path / "seed.zip", change_seed))
+    assert not reseeded.ok and any("种子被改动" in d for d in reseeded.differences)
+
+    def change_frame(doc):
+        doc["draws"][0]["frames"][0]["frame"] += 1
+
+    reframed = verify_bundle(_rewrite(path, tmp_path / "frame.zip", change_frame))
+    assert any("名单人数或抽取数量" in d for d in reframed.differences)
