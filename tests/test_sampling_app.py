@@ -263,3 +263,23 @@ def test_offline_verify_recomputes_draws_and_catches_tampering(session, cadres, 
 
     reframed = verify_bundle(_rewrite(path, tmp_path / "frame.zip", change_frame))
     assert any("名单人数或抽取数量" in d for d in reframed.differences)
+
+
+def test_demo_shows_a_random_sample_next_to_poster_answers(published, session, client, auth):
+    from survey_app.models import Unit
+    from survey_app.services.demo import RANDOM_SAMPLE_PROJECT, simulate
+
+    simulate(session, session.scalar(select(Unit)))
+    session.commit()
+    drawn_q, poster_q = published[RANDOM_SAMPLE_PROJECT], published["村干部工资"]
+    drawn = sampling.design_assessment(session, drawn_q, compute(session, drawn_q, simulated=True))
+    poster = sampling.design_assessment(session, poster_q, compute(session, poster_q, simulated=True))
+    assert drawn.design_kind == "random_sample" and drawn.robust_verdict == "supported"
+    assert drawn.drawn == 140 and drawn.respondents == 139 and drawn.aapor["counts"]["NE"] == 2
+    assert poster.design_kind == "self_selected" and poster.robust_verdict == "inconclusive"
+    assert sampling.issued_problems(session, drawn_q) == []
+    real = sampling.design_assessment(session, drawn_q, compute(session, drawn_q))
+    assert real.respondents == 0  # simulated card answers never count as real ones
+    auth.login("staff")
+    page = client.get("/results").get_data(as_text=True)
+    assert "按名单随机抽样" in page and "自愿作答" in page

@@ -246,14 +246,15 @@ def replace_card(session: Session, card: Link, *, actor: str) -> Link:
     return new
 
 
-def _answered(session: Session, card_ids: list[int]) -> dict[int, str]:
-    """card id → satisfaction answer of its (non-excluded) response."""
+def _answered(session: Session, card_ids: list[int], *, simulated: bool | None = None) -> dict[int, str]:
+    """card id → satisfaction answer of its (non-excluded) response; real or simulated ones only if asked."""
     if not card_ids:
         return {}
     active = select(Exclusion.id).where(Exclusion.response_id == Response.id, Exclusion.reverted_at.is_(None))
-    rows = session.execute(select(Response.card_id, Response.satisfaction)
-                           .where(Response.card_id.in_(card_ids), ~active.exists()))
-    return {cid: answer for cid, answer in rows}
+    query = select(Response.card_id, Response.satisfaction).where(Response.card_id.in_(card_ids), ~active.exists())
+    if simulated is not None:
+        query = query.where(Response.simulated.is_(simulated))
+    return {cid: answer for cid, answer in session.execute(query)}
 
 
 def effective_disposition(card: Link, answered: dict[int, str]) -> str:
@@ -358,7 +359,7 @@ def design_assessment(session: Session, questionnaire: Questionnaire, result: An
     except (ValueError, TypeError):
         target = None
     draw = draw_of(session, questionnaire)
-    if draw is not None and draw.seed is not None and not result.simulated:
+    if draw is not None and draw.seed is not None:
         return _drawn(session, questionnaire, draw, result, target)
     if result.design == "census":
         a = DesignAssessment("census", response_rate=1.0 if result.valid_n else None, drawn=result.population,
@@ -388,7 +389,7 @@ def _drawn(session: Session, questionnaire: Questionnaire, draw: SampleDraw, res
            target: float | None) -> DesignAssessment:
     census = all(r["size"] == r["frame"] for r in draw.frames)
     cards = [c for c in drawn_cards(questionnaire) if c.voided_at is None]
-    answered = _answered(session, [c.id for c in cards])
+    answered = _answered(session, [c.id for c in cards], simulated=result.simulated)
     dispositions = Counter(effective_disposition(c, answered) for c in cards)
     rates = aapor_rates(dispositions)
     valid = [answered[c.id] for c in cards if c.id in answered and answered[c.id] in LIKERT_OPTIONS[:-1]]
