@@ -405,7 +405,7 @@ def _drawn(session: Session, questionnaire: Questionnaire, draw: SampleDraw, res
     if census:
         a.lines.append(f"全面调查：按名单向全部 {N} 人发放了编号卡片，可复核。")
     else:
-        a.lines.append(f"按名单随机抽样：用公开种子从 {len(draw.frames)} 个村的名单（共 {N} 人）中抽取位置，"
+        a.lines.append(f"按名单随机抽样：用公开种子从 {len(draw.frames)} 个村的名单（共 {N} 个编号）中抽取位置，"
                        f"按位置发放 {len(cards)} 张卡片；任何人都可以用种子重新计算抽样结果。")
     if rates.rr1 is not None:
         a.lines.append(f"应答率（AAPOR RR1）{_pct(rates.rr1)}：完成 {dispositions['completed']}，"
