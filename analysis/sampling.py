@@ -61,6 +61,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import numbers
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -72,7 +73,7 @@ from scipy import stats
 
 from analysis._validation import check_confidence
 from analysis.targets import Target
-from analysis.verdict import Verdict, _x_crit, target_fraction, verdict
+from analysis.verdict import Verdict, target_fraction, verdict
 
 __all__ = [
     "DISPOSITIONS",
@@ -540,15 +541,21 @@ class DrawPlan:
         return dataclasses.asdict(self)
 
 
-def _robust_power(n0: int, t: Fraction, alpha: float, sat: float, resp: float, N: int | None) -> float:
-    """P(worst case supported) = P(x ≥ x_crit(n₀)) with x = satisfied respondents.
+def _supports(x: int, n: int, t: Fraction, alpha: float, N: int | None) -> bool:
+    """Does x satisfied of n support "≥ t" with the exact one-sided bound (as ``analysis.verdict``)?"""
+    if N is not None:
+        k_t = math.ceil(t * N)
+        return k_t == 0 or float(stats.hypergeom.sf(x - 1, N, k_t - 1, n)) <= alpha
+    return x >= 1 and float(stats.beta.ppf(alpha, x, n - x + 1)) >= float(t)
+
+
+def _robust_power(n0: int, c: int, sat: float, resp: float, N: int | None) -> float:
+    """P(worst case supported) = P(x ≥ c) with x = satisfied respondents among n₀ drawn.
 
     Each drawn person answers with probability ``resp`` independently of being
     satisfied; the satisfied among the drawn are Hypergeometric(N, round(sat·N), n₀)
     (Binomial(n₀, sat) without N), then thinned by ``resp``.
     """
-    method = "exact_hypergeometric" if N is not None else "clopper_pearson"
-    c = _x_crit(n0, t, alpha, method, N)
     if c > n0:
         return 0.0
     if N is None:  # a thinned binomial is binomial
@@ -597,8 +604,11 @@ def plan_draw(
                         note="expected satisfied respondents do not exceed the target share of cards drawn",
                         **base)
     best_n, best_p = None, 0.0
+    c = 0  # the critical count x_crit(n₀) never decreases as n₀ grows: walk it up
     for n0 in range(1, limit + 1):
-        p = _robust_power(n0, t, alpha, expected_satisfaction, expected_response, N)
+        while c <= n0 and not _supports(c, n0, t, alpha, N):
+            c += 1
+        p = _robust_power(n0, c, expected_satisfaction, expected_response, N)
         if p >= power:
             return DrawPlan(n0, achieved_power=p, expected_respondents=n0 * expected_response, **base)
         if p > best_p:

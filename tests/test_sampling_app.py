@@ -283,3 +283,35 @@ def test_demo_shows_a_random_sample_next_to_poster_answers(published, session, c
     auth.login("staff")
     page = client.get("/results").get_data(as_text=True)
     assert "按名单随机抽样" in page and "自愿作答" in page
+
+
+def test_planner_allocates_cards_in_proportion_to_rosters(session, cadres, client, auth):
+    villages = _villages(cadres)[:3]
+    for village, size in zip(villages, (400, 300, 300)):
+        sampling.set_frame(session, cadres, village, size, actor="t")
+    session.commit()
+    allocation = sampling.plan_allocation(session, cadres, 0.99, 0.99)
+    assert sum(allocation.sizes.values()) == allocation.plan.cards
+    assert allocation.sizes[villages[0].id] >= allocation.sizes[villages[1].id]
+    hopeless = sampling.plan_allocation(session, cadres, 0.98, 0.9)
+    assert not hopeless.sizes and "应答率至少要达到" in hopeless.message
+    auth.login("staff")
+    page = client.get(f"/questionnaires/{cadres.id}/sampling?expected=99&response=99").get_data(as_text=True)
+    assert f'value="{allocation.sizes[villages[0].id]}"' in page and "需抽取" in page
+
+
+def test_the_printed_command_recomputes_the_card_positions(session, cadres, capsys):
+    import json
+    import shlex
+
+    from analysis.cli import main
+
+    villages, cards = _drawn(session, cadres)
+    command = sampling.check_command(sampling.draw_of(session, cadres))
+    args = shlex.split(command)
+    assert args[:3] == ["python", "-m", "analysis"]
+    assert main([*args[3:], "--json"]) == 0
+    recomputed = json.loads(capsys.readouterr().out)["villages"]
+    for village in villages:
+        assert sorted(recomputed[village.name]["sample"]) == sorted(c.position for c in cards
+                                                                    if c.village_id == village.id)

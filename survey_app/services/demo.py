@@ -97,7 +97,7 @@ def simulate(session: Session, unit: Unit, *, seed: int = 2024) -> int:
 #: the demo's random-sample indicator (villagers, drawn from village rosters); the others stay poster-only
 RANDOM_SAMPLE_PROJECT = "村办公经费"
 RANDOM_SAMPLE_VILLAGES = 14
-RANDOM_SAMPLE_PER_VILLAGE = 10
+RANDOM_SAMPLE_CARDS = 140
 #: the public number the demo "drew" with (a real survey uses a lottery result announced after the declaration)
 DEMO_LOTTERY = ("演示：中国体育彩票排列三 2024年11月30日开奖号码", "318")
 
@@ -105,7 +105,7 @@ DEMO_LOTTERY = ("演示：中国体育彩票排列三 2024年11月30日开奖号
 def simulate_random_sample(session: Session, questionnaire: Questionnaire, villages: list[Village], rng) -> int:  # type: ignore[no-untyped-def]
     """A drawn sample from village rosters with dispositions and simulated answers through the cards.
 
-    14 villages, 10 households drawn from each roster; two drawn positions turn
+    14 villages, 140 households drawn in proportion to the rosters; two drawn positions turn
     out empty (not eligible) and are replaced by the next reserve; one household
     refuses; everyone else answers through their card, one of them "一般".
     """
@@ -115,11 +115,13 @@ def simulate_random_sample(session: Session, questionnaire: Questionnaire, villa
 
     if sampling.draw_of(session, questionnaire) is not None:
         return 0
+    rosters = {v.id: rng.randint(90, 220) for v in villages}
     for village in villages:
-        sampling.set_frame(session, questionnaire, village, rng.randint(90, 220), actor="demo",
+        sampling.set_frame(session, questionnaire, village, rosters[village.id], actor="demo",
                            description="演示：户籍花名册，按户编号")
+    # proportional allocation: every household has the same chance, so the pooled figures are exact
     sampling.declare_draw(session, questionnaire, DEMO_LOTTERY[0],
-                          {v.id: RANDOM_SAMPLE_PER_VILLAGE for v in villages}, actor="demo")
+                          sampling.proportional(rosters, RANDOM_SAMPLE_CARDS), actor="demo")
     cards = sampling.perform_draw(session, questionnaire, DEMO_LOTTERY[1], actor="demo")
     empty, refused = cards[3], cards[57]
     sampling.set_dispositions(session, questionnaire, {empty.id: ("not_eligible", 1), cards[88].id: ("not_eligible", 1),

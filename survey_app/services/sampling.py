@@ -167,6 +167,61 @@ def declare_draw(session: Session, questionnaire: Questionnaire, lottery: str, s
     return draw
 
 
+@dataclass
+class Allocation:
+    """The planner's proposal: cards in total and per village (proportional to the rosters)."""
+
+    plan: Any
+    sizes: dict[int, int]
+    message: str
+
+
+def proportional(rosters: dict[Any, int], total: int) -> dict[Any, int]:
+    """Split ``total`` draws over villages in proportion to their rosters (largest remainder, ≤ roster)."""
+    N = sum(rosters.values())
+    shares = {key: total * size / N for key, size in rosters.items()}
+    sizes = {key: min(rosters[key], int(share)) for key, share in shares.items()}
+    for key in sorted(shares, key=lambda k: shares[k] - int(shares[k]), reverse=True) * 2:
+        if sum(sizes.values()) >= min(total, N):
+            break
+        if sizes[key] < rosters[key]:
+            sizes[key] += 1
+    return sizes
+
+
+def plan_allocation(session: Session, questionnaire: Questionnaire, expected: float, response: float) -> Allocation:
+    """How many cards to draw (robust verdict supported with 80% power), split in proportion to the rosters."""
+    from analysis import plan_draw
+
+    frames = frames_of(session, questionnaire)
+    if not frames:
+        raise SamplingError("请先填写名单人数。")
+    if not (0 < expected <= 1 and 0 < response <= 1):
+        raise SamplingError("预计满意率和预计应答率必须在 1%–100% 之间。")
+    try:
+        target = target_fraction(questionnaire.indicator.target)
+    except (ValueError, TypeError):
+        raise SamplingError(f"目标“{questionnaire.indicator.target_raw}”不是满意率，无法规划。") from None
+    N = sum(f.size for f in frames.values())
+    plan = plan_draw(target, expected, response, population=N)
+    if plan.cards is None:
+        return Allocation(plan, {}, f"按预计应答率 {_pct(response)}，即使多抽卡片也很难得到不依赖假设的“达标”结论："
+                                    f"应答率至少要达到 {_pct(plan.min_response_rate)}。可以提高应答率（多次上门），"
+                                    "或者接受结论以“未答者与作答者相似”为前提。")
+    sizes = proportional({vid: f.size for vid, f in frames.items()}, plan.cards)
+    message = (f"名单共 {N} 个编号。按预计满意率 {_pct(expected)}、应答率 {_pct(response)}，需抽取 {plan.cards} 个位置，"
+               f"才有 {plan.achieved_power:.0%} 的把握在“未答者全部不满意”的最坏情况下仍得出“达标”结论；"
+               "已按各村名单人数比例分配，填入下表。")
+    return Allocation(plan, sizes, message)
+
+
+def check_command(draw: SampleDraw) -> str:
+    """The command anyone can run to recompute the draw offline."""
+    frames = ",".join(f"{r['village']}:{r['frame']}" for r in draw.frames)
+    sizes = ",".join(f"{r['village']}:{r['size']}" for r in draw.frames)
+    return f'python -m analysis draw --seed "{draw.seed}" --frame {frames} --size {sizes}'
+
+
 def seed_text(draw: SampleDraw, public_number: str) -> str:
     return f"{draw.chain_root}|{draw.lottery}|{public_number}"
 
@@ -319,6 +374,8 @@ class DesignAssessment:
     pooled: bool = False
     lines: list[str] = field(default_factory=list)
     advice: str = ""
+    seed: str = ""
+    command: str = ""
 
     @property
     def label(self) -> str:
@@ -330,7 +387,7 @@ class DesignAssessment:
                 "robust_verdict": self.robust_verdict, "robust_label": self.robust_label, "drawn": self.drawn,
                 "respondents": self.respondents, "satisfied": self.satisfied, "population": self.population,
                 "other_answers": self.other_answers, "pooled": self.pooled, "text": self.lines,
-                "advice": self.advice}
+                "advice": self.advice, "seed": self.seed, "check_command": self.command}
 
 
 def _pct(x: float) -> str:
@@ -401,7 +458,8 @@ def _drawn(session: Session, questionnaire: Questionnaire, draw: SampleDraw, res
     other = max(0, result.total - card_answers)
     kind = "census" if census else "random_sample"
     a = DesignAssessment(kind, response_rate=rates.rr1, aapor=rates.as_dict(), drawn=n0, respondents=r,
-                         satisfied=x, population=N, other_answers=other)
+                         satisfied=x, population=N, other_answers=other, seed=draw.seed or "",
+                         command=check_command(draw))
     if census:
         a.lines.append(f"全面调查：按名单向全部 {N} 人发放了编号卡片，可复核。")
     else:

@@ -81,14 +81,23 @@ def sampling_page(questionnaire_id: int):  # type: ignore[no-untyped-def]
             flash(message, "success")
             return redirect(url_for("staff.sampling_page", questionnaire_id=questionnaire.id))
     draw = sampling.draw_of(session, questionnaire)
+    allocation = None
+    if draw is None and "expected" in request.args:
+        try:
+            allocation = sampling.plan_allocation(
+                session, questionnaire, (_whole(request.args.get("expected", ""), "预计满意率") or 0) / 100,
+                (_whole(request.args.get("response", ""), "预计应答率") or 0) / 100)
+        except SamplingError as exc:
+            flash(str(exc), "error")
     cards = sampling.drawn_cards(questionnaire)
     per_village: dict[int, int] = {}
     for card in cards:
         per_village[card.village_id] = per_village.get(card.village_id, 0) + 1  # type: ignore[index]
     return render_template(
         "staff/sampling.html", q=questionnaire, villages=_villages(questionnaire), form=form, draw=draw,
-        frames=sampling.frames_of(session, questionnaire), per_village=per_village,
+        frames=sampling.frames_of(session, questionnaire), per_village=per_village, allocation=allocation,
         root=sampling.current_root(session), problems=sampling.issued_problems(session, questionnaire),
+        command=sampling.check_command(draw) if draw is not None and draw.seed else "",
     )
 
 

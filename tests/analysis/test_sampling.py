@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis import aapor_rates, check_issued, draw_sample, nonresponse_bounds, plan_draw, verdict
+from analysis import aapor_rates, check_issued, draw_sample, nonresponse_bounds, plan_draw, sample_size, verdict
 from analysis.cli import main
 from analysis.sampling import _pcg64_reference, _Raw, draw_key, draw_order
 
@@ -278,6 +278,18 @@ def test_plan_draw_is_the_first_n_reaching_power():
     assert plan.cards is not None and plan.achieved_power >= 0.8
     assert _power_by_enumeration(plan.cards, 0.995, 0.99, 80) == pytest.approx(plan.achieved_power, abs=1e-9)
     assert all(_power_by_enumeration(n, 0.995, 0.99, 80) < 0.8 for n in range(max(1, plan.cards - 6), plan.cards))
+
+
+@pytest.mark.parametrize("expected,population", [(0.98, 2096), (0.98, None), (0.99, 200)])
+def test_plan_draw_with_full_response_is_the_usual_sample_size(expected, population):
+    # everyone answering leaves no gap between worst case and the usual verdict
+    assert plan_draw(0.95, expected, 1.0, population=population).cards == sample_size(0.95, expected,
+                                                                                     population=population)
+
+
+def test_lower_response_needs_more_cards():
+    cards = [plan_draw(0.95, 0.98, r, population=2096).cards for r in (1.0, 0.99, 0.98)]
+    assert cards == sorted(cards) and cards[0] < cards[-1]
 
 
 def test_plan_draw_without_population_and_when_response_is_too_low():
