@@ -25,7 +25,6 @@ from analysis import (
     stratified_interval,
     verdict,
 )
-
 from analysis.sampling_cli import SAMPLING_COMMANDS, add_sampling_parsers, run_sampling
 
 SIDE_LABEL = {"two-sided": "双侧 two-sided", "lower": "单侧下限 one-sided lower"}

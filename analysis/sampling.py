@@ -354,7 +354,7 @@ def aapor_rates(counts: Mapping[str, int], *, e: float | None = None) -> AaporRa
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
             raise ValueError(f"count of {key!r} must be a whole number ≥ 0, got {value!r}")
         codes[code] += int(value)
-    I, P, R, NC, O, U, NE = (codes[c] for c in ("I", "P", "R", "NC", "O", "U", "NE"))
+    I, P, R, NC, O, U, NE = (codes[c] for c in ("I", "P", "R", "NC", "O", "U", "NE"))  # noqa: E741 (AAPOR codes)
     known = I + P + R + NC + O
     if e is None:
         e = known / (known + NE) if known + NE else 1.0

@@ -23,9 +23,9 @@ def _villages(q):
 
 def _drawn(session, q, sizes=(5, 4), frames=(40, 30), number="507"):
     villages = _villages(q)[:len(frames)]
-    for village, frame in zip(villages, frames):
+    for village, frame in zip(villages, frames, strict=True):
         sampling.set_frame(session, q, village, frame, actor="t", description="花名册")
-    sampling.declare_draw(session, q, "体彩排列三 2026-11-30", {v.id: s for v, s in zip(villages, sizes)}, actor="t")
+    sampling.declare_draw(session, q, "体彩排列三 2026-11-30", {v.id: s for v, s in zip(villages, sizes, strict=True)}, actor="t")
     cards = sampling.perform_draw(session, q, number, actor="t")
     session.commit()
     return villages, cards
@@ -134,7 +134,7 @@ def test_poster_answers_are_self_selected_with_bounds(session, cadres):
 
 
 def test_numbered_list_upload_refuses_names():
-    assert sampling.parse_numbered_list("1\n2\n3\n".encode())[0] == 3
+    assert sampling.parse_numbered_list(b"1\n2\n3\n")[0] == 3
     with pytest.raises(SamplingError, match="第 2 行"):
         sampling.parse_numbered_list("1\n张三\n".encode())
     with pytest.raises(SamplingError, match="UTF-8"):
@@ -287,7 +287,7 @@ def test_demo_shows_a_random_sample_next_to_poster_answers(published, session, c
 
 def test_planner_allocates_cards_in_proportion_to_rosters(session, cadres, client, auth):
     villages = _villages(cadres)[:3]
-    for village, size in zip(villages, (400, 300, 300)):
+    for village, size in zip(villages, (400, 300, 300), strict=True):
         sampling.set_frame(session, cadres, village, size, actor="t")
     session.commit()
     allocation = sampling.plan_allocation(session, cadres, 0.99, 0.99)

@@ -10,8 +10,8 @@ from survey_app.models.budget import (
     Unit,
     Village,
 )
-from survey_app.models.sampling import SampleDraw, SamplingFrame
 from survey_app.models.results import Exclusion, IndicatorActual, Measurement, SelfEvaluation
+from survey_app.models.sampling import SampleDraw, SamplingFrame
 from survey_app.models.survey import (
     ChainHead,
     Channel,

@@ -146,7 +146,7 @@ TABLE = {"completed": 48, "partial": 2, "refused": 4, "non_contact": 3, "other":
 
 
 def test_aapor_rates_follow_the_standard_definitions():
-    I, P, R, NC, O, U, NE = 48, 2, 4, 3, 1, 2, 5
+    I, P, R, NC, O, U, NE = 48, 2, 4, 3, 1, 2, 5  # noqa: E741 (AAPOR codes)
     e = Fraction(I + P + R + NC + O, I + P + R + NC + O + NE)  # 58/63
     r = aapor_rates(TABLE)
     expected = {
@@ -264,7 +264,7 @@ def _power_by_enumeration(n0, sat, resp, N, target=0.95):
     total = 0.0
     sats = range(n0 + 1)
     w = stats.hypergeom.pmf(sats, N, round(sat * N), n0) if N else stats.binom.pmf(sats, n0, sat)
-    for s, ws in zip(sats, w):
+    for s, ws in zip(sats, w, strict=True):
         if ws < 1e-15:
             continue
         for x in range(s + 1):
