@@ -185,7 +185,8 @@ def test_results_json_page_footnote_and_bundle_carry_the_design(session, cli, cl
     import zipfile
 
     from survey_app.services.integrity import bundle
-    from survey_app.services.writeback import build_table, writeback
+    from survey_app.services.selfeval import build_table
+    from survey_app.services.writeback import writeback
 
     villages = _villages(cadres)
     add_responses(session, cadres, [(villages[0], 80, 2, 0), (villages[1], 66, 2, 0)], channel=Channel.POSTER)
