@@ -175,14 +175,23 @@ def _check_frame(village: str, size: object) -> int:
     return int(size)
 
 
-def draw_order(seed: str, village: str, frame: int) -> list[int]:
-    """The full draw order of positions 1…frame for one village (steps 1–4)."""
+def draw_order(seed: str, village: str, frame: int, length: int | None = None) -> list[int]:
+    """The draw order of positions 1…frame for one village (steps 1–4).
+
+    With ``length`` only the first ``length`` positions are computed. They are
+    exactly the first positions of the full order (swap i of Fisher–Yates fixes
+    item i for good), in O(length) time and memory however large the frame.
+    """
     frame = _check_frame(village, frame)
+    steps = frame if length is None else max(0, min(int(length), frame))
     raw = _Raw(draw_key(seed, village))
-    order = list(range(1, frame + 1))
-    for i in range(frame - 1):
-        j = i + raw.below(frame - i)
-        order[i], order[j] = order[j], order[i]
+    moved: dict[int, int] = {}  # sparse Fisher–Yates: index → item, for indices touched so far
+    order = []
+    for i in range(steps):
+        j = i + raw.below(frame - i) if i < frame - 1 else i
+        item_j = moved.get(j, j + 1)
+        moved[j] = moved.get(i, i + 1)
+        order.append(item_j)
     return order
 
 
@@ -213,7 +222,8 @@ class VillageDraw:
         return dataclasses.asdict(self)
 
 
-def draw_sample(seed: str, frames: Mapping[str, int], sizes: Mapping[str, int]) -> dict[str, VillageDraw]:
+def draw_sample(seed: str, frames: Mapping[str, int], sizes: Mapping[str, int], *,
+                reserves: int | None = None) -> dict[str, VillageDraw]:
     """Draw a simple random sample per village from ``seed``.
 
     Parameters
@@ -246,7 +256,7 @@ def draw_sample(seed: str, frames: Mapping[str, int], sizes: Mapping[str, int]) 
         size = sizes.get(village, 0)
         if not isinstance(size, numbers.Integral) or isinstance(size, bool) or not 0 <= size <= frame:
             raise ValueError(f"sample size of {village!r} must be a whole number from 0 to {frame}, got {size!r}")
-        order = draw_order(seed, village, frame)
+        order = draw_order(seed, village, frame, None if reserves is None else int(size) + max(0, reserves))
         out[village] = VillageDraw(village, frame, int(size), order[:size], order[size:],
                                    draw_key(seed, village).hex())
     return out

@@ -80,8 +80,13 @@ def _check_draw(draw: dict[str, Any], declared: dict[str, Any] | None, drawn: di
     elif drawn.get("seed") != seed:
         out.append(f"{q}：种子被改动：操作日志记录的是“{drawn.get('seed')}”，审计包中是“{seed}”")
     try:
-        draws = draw_sample(seed, {r["village"]: r["frame"] for r in draw["frames"]},
-                            {r["village"]: r["size"] for r in draw["frames"]})
+        replaced = defaultdict(int)
+        for card in draw.get("cards", []):
+            if card.get("replaces_card_no") not in (None, ""):
+                replaced[card.get("village", "")] += 1
+        draws = {r["village"]: draw_sample(seed, {r["village"]: r["frame"]}, {r["village"]: r["size"]},
+                                           reserves=replaced[r["village"]])[r["village"]]
+                 for r in draw["frames"]}
     except (ValueError, KeyError, TypeError) as exc:
         return [*out, f"{q}：无法重新计算抽样（{exc}）"]
     if drawn is not None and isinstance(drawn.get("positions"), dict):

@@ -71,6 +71,9 @@ def test_declare_refuses_bad_sizes_and_missing_lottery(session, cadres):
         sampling.declare_draw(session, cadres, "  ", {village.id: 2}, actor="t")
     with pytest.raises(SamplingError, match="先登记"):
         sampling.perform_draw(session, cadres, "1", actor="t")
+    sampling.set_frame(session, cadres, village, 900_000, actor="t")
+    with pytest.raises(SamplingError, match="最多抽取 5000"):
+        sampling.declare_draw(session, cadres, "体彩", {village.id: 5001}, actor="t")
 
 
 def test_a_card_moved_off_the_draw_is_reported(session, cadres):

@@ -53,6 +53,8 @@ CONFIDENCE = 0.95
 STAFF_DISPOSITIONS = ("refused", "non_contact", "other", "not_eligible", "unknown", "partial")
 MAX_LOTTERY = 200
 MAX_NUMBER = 64
+#: cards issued by one draw (one per drawn position)
+MAX_DRAW_CARDS = 5000
 
 
 class SamplingError(ValueError):
@@ -157,6 +159,8 @@ def declare_draw(session: Session, questionnaire: Questionnaire, lottery: str, s
         rows.append({"village_id": village_id, "village": frame.village.name, "frame": frame.size, "size": size})
     if not rows:
         raise SamplingError("请至少为一个村填写抽取数量。")
+    if sum(r["size"] for r in rows) > MAX_DRAW_CARDS:
+        raise SamplingError(f"一次抽样最多抽取 {MAX_DRAW_CARDS} 个位置（每个位置一张卡片）。")
     rows.sort(key=lambda r: r["village"])
     draw = SampleDraw(questionnaire_id=questionnaire.id, lottery=lottery, chain_root=current_root(session),
                       frames=rows, declared_by=actor, algorithm=DRAW_ALGORITHM[:120])
@@ -238,7 +242,7 @@ def perform_draw(session: Session, questionnaire: Questionnaire, public_number: 
         raise SamplingError(f"请填写公开号码（1–{MAX_NUMBER} 个字符）。")
     seed = seed_text(draw, number)
     draws = draw_sample(seed, {r["village"]: r["frame"] for r in draw.frames},
-                        {r["village"]: r["size"] for r in draw.frames})
+                        {r["village"]: r["size"] for r in draw.frames}, reserves=0)
     draw.public_number, draw.seed, draw.drawn_at, draw.drawn_by = number, seed, utcnow(), actor
     cards = []
     for row in draw.frames:
@@ -270,7 +274,10 @@ def village_draw(session: Session, questionnaire: Questionnaire, village_id: int
     row = next((r for r in draw.frames if r["village_id"] == village_id), None)
     if row is None:
         return None
-    return draw_sample(draw.seed, {row["village"]: row["frame"]}, {row["village"]: row["size"]})[row["village"]]
+    # every card beyond the sample is a replacement, so this many reserves always suffice (plus the next one)
+    reserves = len(drawn_cards(questionnaire, village_id)) - row["size"] + 1
+    return draw_sample(draw.seed, {row["village"]: row["frame"]}, {row["village"]: row["size"]},
+                       reserves=max(1, reserves))[row["village"]]
 
 
 def drawn_cards(questionnaire: Questionnaire, village_id: int | None = None) -> list[Link]:

@@ -77,6 +77,17 @@ def test_raw_stream_equals_plain_python_pcg64():
     assert [raw.next() for _ in range(10_000)] == _pcg64_reference(key, 10_000)  # crosses a block boundary
 
 
+def test_a_prefix_of_the_order_is_the_same_as_the_full_order():
+    full = draw_order(SEED, "村A", 300)
+    assert sorted(full) == list(range(1, 301))
+    for length in (0, 1, 12, 299, 300, 1000):
+        assert draw_order(SEED, "村A", 300, length) == full[:length]
+    limited = draw_sample(SEED, {"村A": 120}, {"村A": 12}, reserves=3)["村A"]
+    assert limited.sample == GOLDEN["村A"][0] and limited.reserves == GOLDEN["村A"][1][:3]
+    # a roster of a million costs only the positions asked for
+    assert len(draw_order(SEED, "镇", 1_000_000, 20)) == 20
+
+
 def test_villages_have_independent_streams_and_the_seed_matters():
     alone = draw_sample(SEED, {"村A": 120}, {"村A": 12})["村A"].sample
     assert alone == GOLDEN["村A"][0]  # adding 村B did not change 村A
