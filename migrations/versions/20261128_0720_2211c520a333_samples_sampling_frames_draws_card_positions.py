@@ -1,7 +1,7 @@
 """samples: sampling frames, draws, card positions and dispositions
 
 Revision ID: 2211c520a333
-Revises: 924eae6c78ec
+Revises: b7d1e4a9c2f0
 Create Date: 2026-11-28 07:20:30.669383
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '2211c520a333'
-down_revision: str | None = '924eae6c78ec'
+down_revision: str | None = 'b7d1e4a9c2f0'
 branch_labels = None
 depends_on = None
 
