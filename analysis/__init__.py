@@ -2,7 +2,8 @@
 
 A pure library (standard library, numpy and scipy only): target parsing,
 proportion intervals, finite-population and stratified estimators, verdicts,
-sample-size planning and self-evaluation scoring. :func:`figure` is the one
+sample-size planning, self-evaluation scoring, reproducible random draws
+from rosters, AAPOR response rates and non-response bounds. :func:`figure` is the one
 function every page, export and the offline verifier take their figures from. ``survey_app`` depends on
 it; it never imports ``survey_app`` or Flask. ``python -m analysis --help``
 offers the same functions on the command line.
@@ -10,6 +11,19 @@ offers the same functions on the command line.
 
 from analysis.figure import Figure, figure
 from analysis.proportions import METHODS, POPULATION_METHODS, Interval, proportion_interval
+from analysis.sampling import (
+    DISPOSITIONS,
+    DRAW_ALGORITHM,
+    AaporRates,
+    Bounds,
+    DrawPlan,
+    VillageDraw,
+    aapor_rates,
+    check_issued,
+    draw_sample,
+    nonresponse_bounds,
+    plan_draw,
+)
 from analysis.scoring import (
     DEFAULT_SCORES,
     FIVE_POINT,
@@ -28,6 +42,17 @@ from analysis.verdict import Verdict, min_n_all_satisfied, sample_size, target_f
 __version__ = "0.1.0"
 
 __all__ = [
+    "DISPOSITIONS",
+    "DRAW_ALGORITHM",
+    "AaporRates",
+    "Bounds",
+    "DrawPlan",
+    "VillageDraw",
+    "aapor_rates",
+    "check_issued",
+    "draw_sample",
+    "nonresponse_bounds",
+    "plan_draw",
     "DEFAULT_SCORES",
     "Figure",
     "FIVE_POINT",

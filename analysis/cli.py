@@ -25,6 +25,7 @@ from analysis import (
     stratified_interval,
     verdict,
 )
+from analysis.sampling_cli import SAMPLING_COMMANDS, add_sampling_parsers, run_sampling
 
 SIDE_LABEL = {"two-sided": "双侧 two-sided", "lower": "单侧下限 one-sided lower"}
 
@@ -81,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=int)
     p.add_argument("--method", choices=("clopper_pearson", "wilson", "jeffreys", "exact_hypergeometric"))
     _add_common(p)
+
+    add_sampling_parsers(sub, _add_common)
 
     p = sub.add_parser("parse-target", help="read a 指标值 cell")
     p.add_argument("text", nargs="+", help="the cell text (several parts for split cells)")
@@ -162,6 +165,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                                 method=args.method)
         line = f"全部满意时至少需要 {n} 份答卷 minimum all-satisfied n：{n}"
         return {"n": n, "target": args.target, "population": args.population, "confidence": args.confidence}, line
+    if args.command in SAMPLING_COMMANDS:
+        return run_sampling(args)
     if args.command == "parse-target":
         t = parse_target(args.text)
         return {**t.to_dict(), "raw": t.raw}, f"{t.raw} → op={t.op} value={t.value} unit={t.unit} kind={t.kind}"

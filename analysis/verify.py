@@ -16,6 +16,8 @@ Checks:
    stated populations: the design is chosen again, and every count (responses,
    valid, 不了解, excluded, per option, per version, per village), the rate, the
    interval, the bound, the verdict and the more-needed are compared.
+5. every random draw (``sampling.json``): seed, frames and card positions
+   (see ``analysis.verify_sampling``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_extends, root, unescape_cell, verify_rows
 from analysis.figure import figure
 from analysis.records import check_exclusions, check_versions
+from analysis.verify_sampling import sampling_problems
 
 TOLERANCE = 1e-9
 
@@ -109,6 +112,7 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
         else:
             report.problems.extend(check_extends(by_position, chains, actual))
     _check_figures(manifest, responses, exclusions, versions, report)
+    report.differences.extend(sampling_problems(path, events))  # the random draws, recomputed
     return report
 
 

@@ -369,7 +369,10 @@ def results_command(project_code: str | None, simulated: bool, as_json: bool) ->
     session = get_db().session()
     results = compute_all(session, project_code=project_code, simulated=simulated)
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2, default=str))
+        from survey_app.services.sampling import design_keys
+
+        click.echo(json.dumps([{**r.as_dict(), **design_keys(session, r)} for r in results], ensure_ascii=False,
+                              indent=2, default=str))
     else:
         for r in results:  # the figure function's own statement, as on every page
             click.echo(f"{r.indicator.project.name}·{r.indicator.name}：{r.figure.statement}")

@@ -187,7 +187,7 @@ def test_exported_bundle_verifies_offline(exported, capsys):
     assert "通过 OK" in capsys.readouterr().out
     names = zipfile.ZipFile(path).namelist()
     assert set(names) == {"manifest.json", "responses.csv", "questionnaire_versions.json", "cards.csv",
-                          "exclusions.csv", "audit_log.csv"}
+                          "exclusions.csv", "audit_log.csv", "sampling.json"}
     header = zipfile.ZipFile(path).read("responses.csv").decode().splitlines()[0]
     assert "network_hash" in header and "ip" not in header.split(",") and "user_agent" not in header
 

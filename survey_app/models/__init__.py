@@ -12,6 +12,7 @@ from survey_app.models.budget import (
 )
 from survey_app.models.imports import ImportMapping, ImportPreview
 from survey_app.models.results import Exclusion, IndicatorActual, Measurement, SelfEvaluation
+from survey_app.models.sampling import SampleDraw, SamplingFrame
 from survey_app.models.survey import (
     ChainHead,
     Channel,
@@ -26,6 +27,8 @@ from survey_app.models.survey import (
 )
 
 __all__ = [
+    "SampleDraw",
+    "SamplingFrame",
     "ChainHead",
     "PublishedHead",
     "Exclusion",

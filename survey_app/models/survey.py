@@ -121,6 +121,7 @@ class Link(Base):
         UniqueConstraint("questionnaire_id", "village_id", "kind", "card_no"),
         CheckConstraint("(kind = 'card') = (card_no IS NOT NULL)", name="card_no_iff_card"),
         CheckConstraint("used_at IS NULL OR kind = 'card'", name="only_cards_are_used"),
+        UniqueConstraint("questionnaire_id", "village_id", "position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +137,13 @@ class Link(Base):
     created_by: Mapped[str] = mapped_column(String(80), default="")
     voided_at: Mapped[dt.datetime | None]
     used_at: Mapped[dt.datetime | None]
+    #: drawn card: the position on the village's numbered list (see models/sampling.py)
+    position: Mapped[int | None]
+    #: a replacement card: the card it replaces (the next reserve, by the declared rule)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("links.id", ondelete="RESTRICT"))
+    #: final disposition recorded by staff (analysis.sampling.DISPOSITIONS); NULL = none yet
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    visits: Mapped[int | None]
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="links")
     village: Mapped[Village | None] = relationship()

@@ -73,6 +73,9 @@ def simulate(session: Session, unit: Unit, *, seed: int = 2024) -> int:
             if session.scalar(select(func.count(Response.id)).where(
                     Response.questionnaire_id == questionnaire.id, Response.simulated.is_(True))):
                 continue
+            if project.name == RANDOM_SAMPLE_PROJECT and len(villages) >= RANDOM_SAMPLE_VILLAGES:
+                added += simulate_random_sample(session, questionnaire, villages[:RANDOM_SAMPLE_VILLAGES], rng)
+                continue
             total, satisfied, dont_know = SIMULATION.get(project.name, (60, 57, 1))
             answers = (["非常满意", "满意"] * total)[:satisfied]
             answers += ["不了解"] * dont_know
@@ -88,4 +91,51 @@ def simulate(session: Session, unit: Unit, *, seed: int = 2024) -> int:
                        submission_key=new_submission_key(), channel=channel, entered_by="模拟数据",
                        simulated=True)
                 added += 1
+    return added
+
+
+#: the demo's random-sample indicator (villagers, drawn from village rosters); the others stay poster-only
+RANDOM_SAMPLE_PROJECT = "村办公经费"
+RANDOM_SAMPLE_VILLAGES = 14
+RANDOM_SAMPLE_CARDS = 140
+#: the public number the demo "drew" with (a real survey uses a lottery result announced after the declaration)
+DEMO_LOTTERY = ("演示：中国体育彩票排列三 2024年11月30日开奖号码", "318")
+
+
+def simulate_random_sample(session: Session, questionnaire: Questionnaire, villages: list[Village], rng) -> int:  # type: ignore[no-untyped-def]
+    """A drawn sample from village rosters with dispositions and simulated answers through the cards.
+
+    14 villages, 140 households drawn in proportion to the rosters; two drawn positions turn
+    out empty (not eligible) and are replaced by the next reserve; one household
+    refuses; everyone else answers through their card, one of them "一般".
+    """
+    from survey_app.models import Channel
+    from survey_app.services import sampling
+    from survey_app.services.collection import Answers, new_submission_key, submit
+
+    if sampling.draw_of(session, questionnaire) is not None:
+        return 0
+    rosters = {v.id: rng.randint(90, 220) for v in villages}
+    for village in villages:
+        sampling.set_frame(session, questionnaire, village, rosters[village.id], actor="demo",
+                           description="演示：户籍花名册，按户编号")
+    # proportional allocation: every household has the same chance, so the pooled figures are exact
+    sampling.declare_draw(session, questionnaire, DEMO_LOTTERY[0],
+                          sampling.proportional(rosters, RANDOM_SAMPLE_CARDS), actor="demo")
+    cards = sampling.perform_draw(session, questionnaire, DEMO_LOTTERY[1], actor="demo")
+    empty, refused = cards[3], cards[57]
+    sampling.set_dispositions(session, questionnaire, {empty.id: ("not_eligible", 1), cards[88].id: ("not_eligible", 1),
+                                                       refused.id: ("refused", 2)}, actor="demo")
+    cards += [sampling.replace_card(session, empty, actor="demo"),
+              sampling.replace_card(session, cards[88], actor="demo")]
+    version = questionnaire.current_version
+    added = 0
+    answering = [c for c in cards if c.disposition not in ("not_eligible", "refused")]
+    lukewarm = rng.randrange(len(answering))
+    for n, card in enumerate(answering):
+        choice = "一般" if n == lukewarm else rng.choice(["非常满意", "满意"])
+        submit(session, link=card, version=version,
+               answers=Answers({"satisfaction": choice, "identity": "本镇村民"}, choice, "", card.village_id),
+               submission_key=new_submission_key(), channel=Channel.CARD, entered_by="模拟数据", simulated=True)
+        added += 1
     return added

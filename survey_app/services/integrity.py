@@ -30,7 +30,7 @@ from survey_app.models import (
     QuestionnaireVersion,
     Response,
 )
-from survey_app.services import audit_log, chains
+from survey_app.services import audit_log, chains, sampling
 
 EXPORT_FIELDS = ["id", *RECORD_FIELDS, "prev_hash", "row_hash"]
 AUDIT_EXPORT_FIELDS = ["id", *AUDIT_FIELDS, "prev_hash", "row_hash"]
@@ -212,8 +212,8 @@ def bundle(session: Session, *, actor: str) -> bytes:
     # simulated demo responses stay out of every export: their chains are left out of the head too
     rows = _rows(session, include_simulated=False)
     heads = current_head(session)
-    figures = [compute(session, q).as_dict()
-               for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))]
+    computed = [compute(session, q) for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))]
+    figures = [r.as_dict() for r in computed]
     versions = _version_rows(session)
     cards = [{"id": c.id, "questionnaire_id": c.questionnaire_id, "village": c.village.name if c.village else "",
               "kind": c.kind.value, "card_no": c.card_no or "", "created_at": timestamp(c.created_at),
@@ -237,7 +237,8 @@ def bundle(session: Session, *, actor: str) -> bytes:
         "figures": figures,
         "csv_cells": "a value a spreadsheet would run as a formula (= + - @ tab CR), or one starting with an "
                      "apostrophe, has one apostrophe put before it; remove one leading apostrophe to read the exact value",
-        "files": ["responses.csv", "questionnaire_versions.json", "cards.csv", "exclusions.csv", "audit_log.csv"],
+        "files": ["responses.csv", "questionnaire_versions.json", "cards.csv", "exclusions.csv", "audit_log.csv",
+                  "sampling.json"],
     }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -248,5 +249,8 @@ def bundle(session: Session, *, actor: str) -> bytes:
         archive.writestr("exclusions.csv", _csv(exclusions, list(exclusions[0]) if exclusions else
                                                 ["id", "response_id", "reason", "reverted_at"]))
         archive.writestr("audit_log.csv", _csv(events, AUDIT_EXPORT_FIELDS))
+        archive.writestr("sampling.json", json.dumps({**sampling.bundle_records(session), "designs":
+                                                      sampling.bundle_designs(session, computed)},
+                                                     ensure_ascii=False, indent=2, default=str))
     audit_log.record(session, actor=actor, action="export_bundle", root=manifest["head"]["root"])
     return out.getvalue()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey_app.models import Indicator, Measurement, Project, Questionnaire
-from survey_app.services import audit_log
+from survey_app.services import audit_log, sampling
 from survey_app.services.results import CONFIDENCE, IndicatorResult, compute
 
 DEFAULT_WEIGHTS = {"产出指标": 50.0, "效益指标": 30.0, "满意度指标": 10.0, "预算执行率": 10.0}
@@ -55,7 +55,8 @@ def _store(session: Session, result: IndicatorResult, actor: str) -> Measurement
         confidence=CONFIDENCE,
         verdict=v.verdict if v else "none",
         versions=result.versions,
-        details=result.as_dict(),
+        details={**result.as_dict(),
+                 "sampling": sampling.design_assessment(session, result.questionnaire, result).as_dict()},
         created_by=actor,
     )
     session.add(measurement)
@@ -94,4 +95,5 @@ def footnote(m: Measurement) -> str:
         population = f"总体 {m.population} 人" if m.population else "总体人数未知"
         statement = (f"{m.actual_value}：有效答卷 {m.n} 份，{population}；{int(m.confidence * 100)}% 置信区间 "
                      f"{m.lower * scale:.1f}{unit}–{m.upper * scale:.1f}{unit}；结论：{m.verdict_label}。")
-    return f"问卷调查，{statement}问卷版本 {versions}；{m.created_at:%Y-%m-%d} 写回。"
+    return (f"问卷调查，{statement}问卷版本 {versions}；{m.created_at:%Y-%m-%d} 写回。"
+            + sampling.design_footnote(m.details))

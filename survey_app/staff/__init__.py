@@ -11,5 +11,6 @@ from survey_app.staff import (  # noqa: E402,F401
     progress_views,
     questionnaire_views,
     results_views,
+    sampling_views,
     views,
 )
