@@ -45,7 +45,13 @@ RECORD_FIELDS: dict[str, type] = {
     "simulated": bool,
     "chain_key": str,
     "chain_seq": int,
+    # a paper correction: the row it supersedes and why (left out of the hash when empty, so
+    # rows written before corrections existed hash exactly as before)
+    "supersedes_id": int,
+    "correction_reason": str,
 }
+#: fields left out of the canonical record when empty (None or "")
+OPTIONAL_FIELDS = frozenset({"supersedes_id", "correction_reason"})
 
 
 #: the fields of a staff audit event that the hash covers (one chain, key "audit")
@@ -92,6 +98,8 @@ def normalize(record: Mapping[str, Any], fields: Mapping[str, type] = RECORD_FIE
             value = str(getattr(value, "value", value))
         if kind is bool and value is not None:
             value = bool(value)
+        if name in OPTIONAL_FIELDS and value in (None, ""):
+            continue
         out[name] = value
     return out
 
