@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_extends, root, verify_rows
+from analysis.chain import AUDIT_CHAIN, check_corrections, superseded_ids, AUDIT_FIELDS, Problem, check_extends, root, verify_rows
 from analysis.proportions import proportion_interval
 from analysis.scoring import score_interval
 from analysis.stratified import IntervalUndefined, stratified_interval
@@ -75,6 +75,7 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
     report = Report(checked_rows=len(responses))
     problems, actual = verify_rows(responses)
     report.problems.extend(problems)
+    report.problems.extend(check_corrections(responses))
     audit_problems, audit_head = verify_rows(events, AUDIT_FIELDS)  # the staff audit log is a chain too
     report.problems.extend(audit_problems)
     actual.update(audit_head)
@@ -109,6 +110,7 @@ def _close(a: Any, b: Any) -> bool:
 def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]],
                    exclusions: list[dict[str, str]], report: Report) -> None:
     excluded = {int(e["response_id"]) for e in exclusions if not e.get("reverted_at")}
+    excluded |= superseded_ids(responses)  # a corrected paper form counts in its latest version
     by_questionnaire: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in responses:
         if row["simulated"].lower() in ("true", "1") or row["id"] in excluded:

@@ -152,7 +152,9 @@ def _active_exclusion():  # type: ignore[no-untyped-def]
 
 
 def _base_filter(query, questionnaire: Questionnaire, simulated: bool):  # type: ignore[no-untyped-def]
-    return query.where(Response.questionnaire_id == questionnaire.id, Response.simulated.is_(simulated))
+    from survey_app.services.answers import superseded  # a corrected paper form counts in its latest version
+
+    return query.where(Response.questionnaire_id == questionnaire.id, Response.simulated.is_(simulated), ~superseded())
 
 
 def _day(session: Session):  # type: ignore[no-untyped-def]

@@ -5,10 +5,13 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__)
 
 from survey_app.staff import (  # noqa: E402,F401
+    account_views,
+    answers_views,
     distribution_views,
     paper_views,
     progress_views,
     questionnaire_views,
     results_views,
+    share_views,
     views,
 )

@@ -304,7 +304,10 @@ def users():  # type: ignore[no-untyped-def]
         edit.role.data = account.role.value
         edit.active.data = account.active
         edit_forms[account.id] = edit
-    return render_template("staff/users.html", users=accounts, form=form, edit_forms=edit_forms)
+    from survey_app.staff.account_views import last_logins
+
+    return render_template("staff/users.html", users=accounts, form=form, edit_forms=edit_forms,
+                           last_login=last_logins(session))
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])

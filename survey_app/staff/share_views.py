@@ -1,0 +1,49 @@
+"""Sharing poster links in WeChat groups: QR images (PNG, SVG) and a link to copy."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response as FlaskResponse
+from flask import abort, render_template
+from sqlalchemy import select
+
+from survey_app.auth.decorators import ALL_ROLES, role_required
+from survey_app.db import get_or_404, get_session
+from survey_app.models import Link, LinkKind, Questionnaire
+from survey_app.services.distribution import link_url
+from survey_app.services.share import caption, cjk_font_path, share_png, share_svg
+from survey_app.staff import bp
+from survey_app.staff.questionnaire_views import base_url
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/share")
+@role_required(*ALL_ROLES)
+def share(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """Every open poster link: its QR image to download, and the link to copy into a WeChat group."""
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    links = get_session().scalars(
+        select(Link).where(Link.questionnaire_id == questionnaire.id, Link.kind == LinkKind.POSTER,
+                           Link.voided_at.is_(None)).order_by(Link.village_id.is_not(None), Link.id)).all()
+    base = base_url()
+    items = [(link, link_url(base, link), caption(link)) for link in links]
+    return render_template("answers/share.html", q=questionnaire, items=items, png_text=cjk_font_path() is not None)
+
+
+@bp.route("/links/<int:link_id>/qr.<fmt>")
+@role_required(*ALL_ROLES)
+def link_qr(link_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    """The link's QR code with village and project under it, as PNG or SVG (a download)."""
+    link = get_or_404(Link, link_id)
+    if fmt not in ("png", "svg"):
+        abort(404)
+    url = link_url(base_url(), link)
+    place, _ = caption(link)
+    name = f"二维码-{place}.{fmt}"
+    if fmt == "svg":
+        body, mimetype = share_svg(link, url).encode("utf-8"), "image/svg+xml"
+    else:
+        body, mimetype = share_png(link, url), "image/png"
+    return FlaskResponse(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=qr.{fmt}; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, max-age=300"})
