@@ -5,15 +5,17 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Response as FlaskResponse
-from flask import abort, render_template
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
-from survey_app.auth.decorators import ALL_ROLES, role_required
+from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
 from survey_app.db import get_or_404, get_session
 from survey_app.models import Link, LinkKind, Questionnaire
 from survey_app.services.distribution import link_url
 from survey_app.services.share import caption, cjk_font_path, share_png, share_svg
 from survey_app.staff import bp
+from survey_app.staff.forms import SimpleForm
 from survey_app.staff.questionnaire_views import base_url
 
 
@@ -47,3 +49,26 @@ def link_qr(link_id: int, fmt: str):  # type: ignore[no-untyped-def]
     return FlaskResponse(body, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename=qr.{fmt}; filename*=UTF-8''{quote(name)}",
         "Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/schedule", methods=["POST"])
+@role_required(*EDITORS)
+def set_schedule(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """Save the start/end times and the optional target number of valid responses."""
+    from survey_app.services.schedule import ScheduleError
+    from survey_app.services.schedule import set_schedule as save
+
+    session = get_session()
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        save(session, questionnaire, opens=request.form.get("opens_at", ""), closes=request.form.get("closes_at", ""),
+             target=request.form.get("target_valid", ""), actor=current_user.username)
+        session.commit()
+    except ScheduleError as exc:
+        session.rollback()
+        flash(f"没有保存：{exc}", "error")
+    else:
+        flash("收集时间已保存。", "success")
+    return redirect(url_for("staff.progress", questionnaire_id=questionnaire.id))
