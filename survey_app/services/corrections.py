@@ -60,7 +60,8 @@ def correct(session: Session, response: Response, answers: Answers, reason: str,
         questionnaire_id=response.questionnaire_id, version_id=response.version_id, link_id=None, card_id=None,
         village_id=answers.village_id, channel=response.channel, submission_key=f"correction:{response.id}",
         receipt=new_receipt(), satisfaction=answers.satisfaction, answers=answers.values, comment=answers.comment,
-        submitted_at=utcnow(), entered_by=actor, form_no=response.form_no, simulated=False,
+        submitted_at=utcnow(), network_hash="", device_hash="", entered_by=actor, form_no=response.form_no,
+        simulated=False,
         supersedes_id=response.id, correction_reason=reason,
     )
     try:

@@ -82,11 +82,9 @@ def _rows(session: Session, questionnaire: Questionnaire, simulated: bool) -> It
                Response.correction_reason, Exclusion.reason, replaced.receipt)
         .outerjoin(Exclusion, and_(Exclusion.response_id == Response.id, Exclusion.reverted_at.is_(None)))
         .outerjoin(replaced, replaced.id == Response.supersedes_id)
-        .where(Response.questionnaire_id == questionnaire.id, ~superseded())
+        .where(Response.questionnaire_id == questionnaire.id, Response.simulated.is_(simulated), ~superseded())
         .order_by(Response.submitted_at, Response.id)
     )
-    if not simulated:
-        query = query.where(Response.simulated.is_(False))
     yield from session.execute(query.execution_options(yield_per=BATCH))
 
 

@@ -6,12 +6,12 @@ import tempfile
 from urllib.parse import quote
 
 from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, send_file, stream_with_context, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_db, get_or_404, get_session
 from survey_app.models import Channel, Exclusion, Questionnaire, Response
 from survey_app.services import answers as svc
 from survey_app.services import exports
@@ -190,11 +190,30 @@ def export_answers(questionnaire_id: int, fmt: str):  # type: ignore[no-untyped-
     name = exports.filename(questionnaire, fmt, simulated)
     disposition = f"attachment; filename=answers.{name.rsplit('.', 1)[-1]}; filename*=UTF-8''{quote(name)}"
     if fmt == "csv":
-        chunks = stream_with_context(exports.csv_chunks(session, questionnaire, simulated=simulated))
-        return FlaskResponse(chunks, mimetype=MIMETYPES[fmt], headers={"Content-Disposition": disposition})
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 -- send_file closes it when the download ends
-    exports.write(session, questionnaire, fmt, spool, simulated=simulated, codes=request.args.get("codes") != "0")
+        database, ident = get_db(), questionnaire.id
+
+        def chunks():  # type: ignore[no-untyped-def]
+            # a session of its own: the download outlives the request's session
+            own = database.session()
+            try:
+                yield from exports.csv_chunks(own, own.get(Questionnaire, ident), simulated=simulated)
+            finally:
+                own.close()
+
+        return FlaskResponse(chunks(), mimetype=MIMETYPES[fmt], headers={"Content-Disposition": disposition})
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by the stream below
+    try:
+        exports.write(session, questionnaire, fmt, spool, simulated=simulated, codes=request.args.get("codes") != "0")
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
     spool.seek(0)
-    response = send_file(spool, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=name)
-    response.headers["Content-Disposition"] = disposition
-    return response
+
+    def stream():  # type: ignore[no-untyped-def]
+        with spool:
+            while chunk := spool.read(256 * 1024):
+                yield chunk
+
+    return FlaskResponse(stream(), mimetype=MIMETYPES[fmt], headers={
+        "Content-Disposition": disposition, "Content-Length": str(size)})
