@@ -361,3 +361,24 @@ def test_village_template(users, client, auth):
     auth.login("staff")
     book = openpyxl.load_workbook(io.BytesIO(client.get("/help/templates/villages.xlsx").data))
     assert [c.value for c in book["村庄名单"][1]] == ["村名", "村民人数", "村干部人数", "编码"]
+
+
+def test_long_lists_paginate_search_and_sort(published, session, client, auth):
+    from survey_app.models import Link, LinkKind
+    from survey_app.services.paging import Page
+    q = published["村干部工资"]
+    auth.login("staff")
+    total_cards = session.query(Link).filter(Link.questionnaire_id == q.id, Link.kind == LinkKind.CARD).count()
+    assert total_cards > 20
+    html = client.get(f"/questionnaires/{q.id}/cards?per_page=10&page=2").get_data(as_text=True)
+    assert f"共 {total_cards} 条，第 11–20 条" in html and "下一页" in html and "上一页" in html
+    html = client.get(f"/questionnaires/{q.id}/cards?card_no=1&sort=-village").get_data(as_text=True)
+    assert html.count("<td class=\"num\">1</td>") >= 1 and "<td class=\"num\">2</td>" not in html
+    assert client.get(f"/questionnaires/{q.id}/cards?page=abc&sort=nonsense").status_code == 200
+    html = client.get("/projects?q=村干部").get_data(as_text=True)
+    assert "村干部工资" in html and "村办公经费" not in html
+    auth.logout()
+    auth.login("admin")
+    html = client.get("/audit/log?q=login&per_page=10").get_data(as_text=True)
+    assert "login" in html and "publish_questionnaire" not in html
+    assert Page([], 7, 10, 200).window() == [1, None, 5, 6, 7, 8, 9, None, 20]

@@ -72,3 +72,38 @@ def set_schedule(questionnaire_id: int):  # type: ignore[no-untyped-def]
     else:
         flash("收集时间已保存。", "success")
     return redirect(url_for("staff.progress", questionnaire_id=questionnaire.id))
+
+
+CARD_STATES = {"unused": "未使用", "used": "已使用", "void": "作废"}
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/cards")
+@role_required(*ALL_ROLES)
+def cards(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """The single-use cards: find by village, card number or state; sorted and paginated; void unused ones."""
+    from survey_app.models import Village
+    from survey_app.services.paging import paginate, sorted_by
+
+    session = get_session()
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    query = select(Link).outerjoin(Village, Village.id == Link.village_id).where(
+        Link.questionnaire_id == questionnaire.id, Link.kind == LinkKind.CARD)
+    village = request.args.get("village", "")
+    if village.isdigit():
+        query = query.where(Link.village_id == int(village))
+    state = request.args.get("state", "")
+    if state == "unused":
+        query = query.where(Link.used_at.is_(None), Link.voided_at.is_(None))
+    elif state == "used":
+        query = query.where(Link.used_at.is_not(None))
+    elif state == "void":
+        query = query.where(Link.voided_at.is_not(None))
+    number = (request.args.get("card_no") or "").strip()
+    if number.isdigit():
+        query = query.where(Link.card_no == int(number))
+    query, sort = sorted_by(query, request.args, {"village": Village.name, "card_no": Link.card_no,
+                                                  "used_at": Link.used_at}, "village")
+    page = paginate(session, query.order_by(Village.name, Link.card_no), request.args)
+    villages = sorted(questionnaire.indicator.project.unit.villages, key=lambda v: v.name)
+    return render_template("answers/cards.html", q=questionnaire, page=page, sort=sort, villages=villages,
+                           states=CARD_STATES, form=SimpleForm())
