@@ -34,7 +34,7 @@ BORDER = 4
 def caption(link: Link) -> tuple[str, str]:
     """(first line, second line) under the QR code: village (or 全镇) and project."""
     questionnaire = link.questionnaire
-    place = link.village.name if link.village is not None else f"{questionnaire.indicator.project.unit.name}（全镇，答题时选择村）"
+    place = link.village.name if link.village is not None else "全镇通用（答题时选择村）"
     if link.card_no:
         place += f" · 卡片 {link.card_no} 号"
     return place, f"{questionnaire.indicator.project.name} · {questionnaire.indicator.name}调查"
@@ -56,12 +56,15 @@ def share_svg(link: Link, url: str) -> str:
     inner = buffer.getvalue().decode("utf-8")
     lines = caption(link)
     height = size + 90
+    # CJK glyphs are about one em wide: make room for the longer caption line
+    width = max(size, *(len(line) * (22 if i == 0 else 18) + 40 for i, line in enumerate(lines)))
     texts = "".join(
-        f'<text x="{size / 2}" y="{size + 30 + 32 * i}" font-size="{22 if i == 0 else 18}" text-anchor="middle" '
+        f'<text x="{width / 2}" y="{size + 30 + 32 * i}" font-size="{22 if i == 0 else 18}" text-anchor="middle" '
         f'font-family="PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif">{escape(line)}</text>'
         for i, line in enumerate(lines))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{height}" viewBox="0 0 {size} {height}">'
-            f'<rect width="100%" height="100%" fill="#fff"/>{inner}{texts}</svg>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+            f'<rect width="100%" height="100%" fill="#fff"/><g transform="translate({(width - size) / 2} 0)">{inner}</g>'
+            f'{texts}</svg>')
 
 
 def share_png(link: Link, url: str) -> bytes:
