@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.chain import AUDIT_CHAIN, check_corrections, superseded_ids, AUDIT_FIELDS, Problem, check_extends, root, verify_rows
+from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_corrections, check_extends, root, superseded_ids, verify_rows
 from analysis.proportions import proportion_interval
 from analysis.scoring import score_interval
 from analysis.stratified import IntervalUndefined, stratified_interval

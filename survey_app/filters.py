@@ -50,5 +50,6 @@ def readable_json(value: Any) -> str:
 
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
-        wan=wan, local_time=local_time, local_date=local_date, group_label=group_label, role_label=role_label, readable_json=readable_json
+        wan=wan, local_time=local_time, local_date=local_date, group_label=group_label, role_label=role_label,
+        readable_json=readable_json,
     )

@@ -17,7 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import analysis
-from analysis.chain import AUDIT_CHAIN, check_corrections, AUDIT_FIELDS, RECORD_FIELDS, Problem, check_extends, root, row_hash, timestamp, verify_rows
+from analysis.chain import (
+    AUDIT_CHAIN,
+    AUDIT_FIELDS,
+    RECORD_FIELDS,
+    Problem,
+    check_corrections,
+    check_extends,
+    root,
+    row_hash,
+    timestamp,
+    verify_rows,
+)
 from survey_app import __version__
 from survey_app.models import (
     AuditEvent,
