@@ -382,3 +382,16 @@ def test_long_lists_paginate_search_and_sort(published, session, client, auth):
     html = client.get("/audit/log?q=login&per_page=10").get_data(as_text=True)
     assert "login" in html and "publish_questionnaire" not in html
     assert Page([], 7, 10, 200).window() == [1, None, 5, 6, 7, 8, 9, None, 20]
+
+
+def test_progress_counts_a_corrected_form_once(world, session, client, auth):
+    q, _, rows = world
+    old = rows[2]
+    correct(session, old, Answers({**old.answers, "satisfaction": "满意"}, "满意", old.comment, old.village_id),
+            "录入错误", actor="staff")
+    session.commit()
+    auth.login("auditor")
+    html = client.get(f"/questionnaires/{q.id}/progress").get_data(as_text=True)
+    assert "（4/5）" in html
+    listing = client.get(f"/questionnaires/{q.id}/responses").get_data(as_text=True)
+    assert old.receipt not in listing and "更正版" in listing
