@@ -22,10 +22,10 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis import proportion_interval, satisfaction_rate, score_interval
+from survey_app.filters import CHINA
 from survey_app.models import Channel, CommentFollowUp, Exclusion, Questionnaire, QuestionnaireVersion, Response
 from survey_app.services.questionnaires import DONT_KNOW, LIKERT_OPTIONS
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 CONFIDENCE = 0.95
 NO_VILLAGE = "未指定村"
 NO_ANSWER = "未作答"

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session, object_session
 from survey_app.db import utcnow
 from survey_app.models import Questionnaire, Response
 from survey_app.services import audit_log
+from survey_app.services.answers import CHINA
 from survey_app.services.questionnaires import DONT_KNOW
-
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 class ScheduleError(ValueError):
