@@ -395,3 +395,14 @@ def test_progress_counts_a_corrected_form_once(world, session, client, auth):
     assert "（4/5）" in html
     listing = client.get(f"/questionnaires/{q.id}/responses").get_data(as_text=True)
     assert old.receipt not in listing and "更正版" in listing
+
+
+def test_own_password_change_ends_other_sessions(app, users, auth):
+    other = app.test_client()
+    other.post("/auth/login", data={"username": "staff", "password": "correct horse battery"})
+    assert other.get("/projects").status_code == 200
+    auth.login("staff")
+    auth.client.post("/account/password", data={"current": "correct horse battery", "new": "another long password",
+                                                "again": "another long password"})
+    assert auth.client.get("/projects").status_code == 200  # this session goes on
+    assert other.get("/projects").status_code == 302  # the other device is logged out

@@ -11,10 +11,11 @@ from wtforms import PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo
 
 from survey_app.auth.decorators import ALL_ROLES, role_required
+from survey_app.auth.views import start_session
 from survey_app.db import get_session
 from survey_app.models import AuditEvent, User
 from survey_app.services import audit_log
-from survey_app.services.accounts import AccountError, check_password_strength
+from survey_app.services.accounts import AccountError, check_password_strength, end_sessions
 from survey_app.staff import bp
 
 
@@ -50,9 +51,10 @@ def change_password():  # type: ignore[no-untyped-def]
                 form.new.errors.append(str(exc))
             else:
                 user.set_password(form.new.data)
-                # TODO(integrator): call survey_app.services.accounts.end_sessions(user) here once it exists
+                end_sessions(user)  # every other login of this account ends
                 audit_log.record(session, actor=user.username, user_id=user.id, action="change_own_password", obj=user)
                 session.commit()
+                start_session(user)  # this one goes on
                 flash("密码已修改。", "success")
                 return redirect(url_for("staff.projects"))
     return render_template("staff/password.html", form=form)

@@ -1,7 +1,7 @@
 """features branch: paper corrections, questionnaire schedule, comment follow-ups
 
 Revision ID: f3a7c1e2b9d4
-Revises: 924eae6c78ec
+Revises: b7d1e4a9c2f0
 Create Date: 2026-11-28 07:18:13.734228
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'f3a7c1e2b9d4'
-down_revision: str | None = '924eae6c78ec'
+down_revision: str | None = 'b7d1e4a9c2f0'
 branch_labels = None
 depends_on = None
 
