@@ -45,7 +45,13 @@ RECORD_FIELDS: dict[str, type] = {
     "simulated": bool,
     "chain_key": str,
     "chain_seq": int,
+    # a paper correction: the row it supersedes and why (left out of the hash when empty, so
+    # rows written before corrections existed hash exactly as before)
+    "supersedes_id": int,
+    "correction_reason": str,
 }
+#: fields left out of the canonical record when empty (None or "")
+OPTIONAL_FIELDS = frozenset({"supersedes_id", "correction_reason"})
 
 
 #: the fields of a staff audit event that the hash covers (one chain, key "audit")
@@ -102,6 +108,8 @@ def normalize(record: Mapping[str, Any], fields: Mapping[str, type] = RECORD_FIE
             value = str(getattr(value, "value", value))
         if kind is bool and value is not None:
             value = bool(value)
+        if name in OPTIONAL_FIELDS and value in (None, ""):
+            continue
         out[name] = value
     return out
 
@@ -202,3 +210,41 @@ def check_extends(
                                     row.get("receipt") if row else None,
                                     "已发布链头的哈希已不在此位置：记录被改动"))
     return problems
+
+
+CORRECTABLE_CHANNELS = ("paper", "interview")
+
+
+def check_corrections(rows: Iterable[Mapping[str, Any]]) -> list[Problem]:
+    """Check paper corrections: each names an earlier paper/interview row of the same questionnaire,
+    gives a reason, and no row is superseded twice (so every form has one latest version)."""
+    rows = list(rows)
+    by_id = {int(r["id"]): r for r in rows if r.get("id") not in (None, "")}
+    problems: list[Problem] = []
+    seen: dict[int, Any] = {}
+    for row in rows:
+        target = normalize(row).get("supersedes_id")
+        if target is None:
+            continue
+        where = (str(row["chain_key"]), int(row["chain_seq"]), row.get("id"), row.get("receipt"))
+        old = by_id.get(int(target))
+        if not str(row.get("correction_reason") or "").strip():
+            problems.append(Problem("correction", *where, "更正记录没有写明理由"))
+        if old is None:
+            problems.append(Problem("correction", *where, f"更正记录所取代的记录 {target} 不存在"))
+            continue
+        if str(old["questionnaire_id"]) != str(row["questionnaire_id"]):
+            problems.append(Problem("correction", *where, f"更正记录取代了另一份问卷的记录 {target}"))
+        if str(old["channel"]) not in CORRECTABLE_CHANNELS or str(row["channel"]) != str(old["channel"]):
+            problems.append(Problem("correction", *where, f"只有纸质或访谈录入的答卷可以更正（记录 {target}）"))
+        if int(target) >= int(row["id"]):
+            problems.append(Problem("correction", *where, f"更正记录早于它所取代的记录 {target}"))
+        if int(target) in seen:
+            problems.append(Problem("correction", *where, f"记录 {target} 被更正了两次（另一条是 {seen[int(target)]}）"))
+        seen[int(target)] = row.get("id")
+    return problems
+
+
+def superseded_ids(rows: Iterable[Mapping[str, Any]]) -> set[int]:
+    """Ids of rows replaced by a correction (figures use the latest version of each form)."""
+    return {int(t) for r in rows if (t := normalize(r).get("supersedes_id")) is not None}

@@ -31,7 +31,17 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_extends, root, unescape_cell, verify_rows
+from analysis.chain import (
+    AUDIT_CHAIN,
+    AUDIT_FIELDS,
+    Problem,
+    check_corrections,
+    check_extends,
+    root,
+    superseded_ids,
+    unescape_cell,
+    verify_rows,
+)
 from analysis.figure import figure
 from analysis.records import check_exclusions, check_versions
 from analysis.verify_sampling import sampling_problems
@@ -86,6 +96,7 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
     report = Report(checked_rows=len(responses))
     problems, actual = verify_rows(responses)
     report.problems.extend(problems)
+    report.problems.extend(check_corrections(responses))
     audit_problems, audit_head = verify_rows(events, AUDIT_FIELDS)  # the staff audit log is a chain too
     report.problems.extend(audit_problems)
     # exclusions against their chained events; version contents against their hashes
@@ -133,6 +144,7 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]], ex
     manifest. Every count is compared: responses, valid, 不了解, excluded, satisfied, per option, per
     version, per village; then design, rate, interval, bound, verdict and more-needed."""
     active = {int(e["response_id"]) for e in exclusions if not e.get("reverted_at")}
+    superseded = superseded_ids(responses)  # a corrected paper form counts in its latest version only
     numbers = {int(v["id"]): int(v["number"]) for v in versions}
     cells: dict[int, Counter[tuple[Any, Any, str]]] = defaultdict(Counter)
     excluded: Counter[int] = Counter()
@@ -140,6 +152,8 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]], ex
         if row["simulated"].lower() in ("true", "1"):
             continue
         questionnaire_id = int(row["questionnaire_id"])
+        if row["id"] in superseded:
+            continue
         if row["id"] in active:
             excluded[questionnaire_id] += 1
             continue

@@ -80,6 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.register_blueprint(respond_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(__import__("survey_app.help_views", fromlist=["bp"]).bp)
     errors.init_app(app)
 
     @app.route("/")

@@ -469,5 +469,34 @@ def bundle_command(path: Path) -> None:
     session.close()
 
 
+@main.command("export")
+@click.option("--questionnaire", "questionnaire_id", type=int, required=True, help="Questionnaire id.")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "spss"]), required=True,
+              help="xlsx (answers + codes sheet), csv (UTF-8 with BOM) or spss (zip: numeric codes, codebook, .sps).")
+@click.option("--simulated", is_flag=True, help="Export the simulated demo responses instead of real ones.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def export_command(questionnaire_id: int, fmt: str, simulated: bool, path: Path) -> None:
+    """Export one questionnaire's answers (one row per response, Chinese headers, local time)."""
+    from survey_app.models import Questionnaire
+    from survey_app.services.exports import write
+
+    session = get_db().session()
+    questionnaire = session.get(Questionnaire, questionnaire_id)
+    if questionnaire is None:
+        _fail(f"没有编号为 {questionnaire_id} 的问卷。")
+    partial = path.with_name(path.name + ".part")
+    try:
+        with partial.open("wb") as out:
+            write(session, questionnaire, fmt, out, simulated=simulated)
+        partial.replace(path)  # a failed export never leaves a half-written file under PATH
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        _fail(f"无法写入 {path}：{exc.strerror}")
+    finally:
+        session.close()
+    click.echo(f"已导出 {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -27,6 +27,10 @@ def local_time(value: dt.datetime | None) -> str:
     return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
+def local_date(value: dt.datetime | None) -> str:
+    return local_time(value)[:10]
+
+
 def group_label(value: Any) -> str:
     if value is None:
         return "—"
@@ -46,5 +50,6 @@ def readable_json(value: Any) -> str:
 
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
-        wan=wan, local_time=local_time, group_label=group_label, role_label=role_label, readable_json=readable_json
+        wan=wan, local_time=local_time, local_date=local_date, group_label=group_label, role_label=role_label,
+        readable_json=readable_json,
     )

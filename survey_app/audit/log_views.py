@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from survey_app.audit import bp
 from survey_app.auth.decorators import role_required
@@ -15,11 +15,16 @@ from survey_app.models import AuditEvent, Role
 @role_required(Role.ADMIN, Role.AUDITOR)
 def audit_events():  # type: ignore[no-untyped-def]
     """The staff audit log, newest first."""
+    from survey_app.services.paging import paginate, sorted_by
+
     session = get_session()
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = 100
-    total = session.scalar(select(func.count(AuditEvent.id))) or 0
-    events = session.scalars(
-        select(AuditEvent).order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return render_template("audit/log.html", events=events, page=page, total=total, per_page=per_page)
+    query = select(AuditEvent)
+    search = (request.args.get("q") or "").strip()[:100]
+    if search:
+        query = query.where(AuditEvent.actor.contains(search, autoescape=True)
+                            | AuditEvent.action.contains(search, autoescape=True)
+                            | AuditEvent.object_id.contains(search, autoescape=True))
+    query, sort = sorted_by(query, request.args, {"id": AuditEvent.id, "actor": AuditEvent.actor,
+                                                  "action": AuditEvent.action}, "-id")
+    page = paginate(session, query.order_by(AuditEvent.id.desc()), request.args)
+    return render_template("audit/log.html", events=page.items, page=page, sort=sort, search=search)

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` is complete."""
 
 from survey_app.models.accounts import Role, User
+from survey_app.models.answers import CommentFollowUp
 from survey_app.models.audit import AuditEvent
 from survey_app.models.budget import (
     GROUP_LABELS,
@@ -27,6 +28,7 @@ from survey_app.models.survey import (
 )
 
 __all__ = [
+    "CommentFollowUp",
     "SampleDraw",
     "SamplingFrame",
     "ChainHead",

@@ -66,6 +66,11 @@ class Questionnaire(Base):
     draft: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: two staff must key in each paper form before it counts
     double_entry: Mapped[bool] = mapped_column(default=False)
+    #: schedule: respondents see "not open yet" before, "already closed" from ``closes_at`` on
+    opens_at: Mapped[dt.datetime | None]
+    closes_at: Mapped[dt.datetime | None]
+    #: close automatically once this many valid responses (not 不了解, not excluded) are in
+    target_valid: Mapped[int | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -195,6 +200,10 @@ class Response(Base):
     chain_seq: Mapped[int]
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    #: a paper correction names the row it supersedes (never edited) and the reason; UNIQUE: a row
+    #: is superseded at most once, so the versions of a form form a line and the last one counts
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("responses.id", ondelete="RESTRICT"), unique=True)
+    correction_reason: Mapped[str] = mapped_column(Text, default="")
 
     version: Mapped[QuestionnaireVersion] = relationship()
     village: Mapped[Village | None] = relationship()

@@ -231,7 +231,7 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
     try:
         version = check_open(link.questionnaire, link)
     except NotAccepting as exc:
-        return _refusal(link, exc.reason)
+        return _refusal(link, exc.reason, at=exc.at)
     if link.kind == LinkKind.CARD:
         used = card_response(get_session(), link)
         if used is not None:
@@ -277,7 +277,7 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     try:
         version = check_open(link.questionnaire, link)
     except NotAccepting as exc:
-        return _refusal(link, exc.reason)
+        return _refusal(link, exc.reason, at=exc.at)
     if expired:
         fresh = {"l": link.id, "v": version.id, "k": new_submission_key(),
                  "t": int(dt.datetime.now(dt.UTC).timestamp())}

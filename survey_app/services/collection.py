@@ -56,9 +56,10 @@ class CardUsed(Exception):
 class NotAccepting(Exception):
     """The questionnaire is not open (draft or closed) or the link is void."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, at: dt.datetime | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.at = at
 
 
 @dataclass
@@ -156,6 +157,9 @@ def check_open(questionnaire: Questionnaire, link: Link | None = None) -> Questi
     version = latest_version(questionnaire)
     if questionnaire.status != QuestionnaireStatus.PUBLISHED or version is None:
         raise NotAccepting("unpublished")
+    from survey_app.services.schedule import check_schedule
+
+    check_schedule(questionnaire)
     return version
 
 

@@ -17,7 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import analysis
-from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, RECORD_FIELDS, Problem, check_extends, root, row_hash, timestamp, verify_rows
+from analysis.chain import (
+    AUDIT_CHAIN,
+    AUDIT_FIELDS,
+    RECORD_FIELDS,
+    Problem,
+    check_corrections,
+    check_extends,
+    root,
+    row_hash,
+    timestamp,
+    verify_rows,
+)
 from analysis.records import check_exclusions, check_versions
 from survey_app import __version__
 from survey_app.models import (
@@ -114,6 +125,7 @@ def verify_database(session: Session, *, head: str | None = None) -> list[Proble
     """
     rows = _rows(session)
     problems, actual = verify_rows(rows)
+    problems += check_corrections(rows)
     audit = _audit_rows(session)
     audit_problems, audit_head = verify_rows(audit, AUDIT_FIELDS)
     problems += audit_problems

@@ -27,6 +27,7 @@ from survey_app.models import (
     Questionnaire,
     Response,
 )
+from survey_app.services.answers import superseded
 from survey_app.services.distribution import group_population
 
 __all__ = ["CONFIDENCE", "DESIGN_LABELS", "IndicatorResult", "compute", "compute_all", "figure_inputs"]
@@ -135,7 +136,7 @@ def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool,
         select(Response.questionnaire_id, Response.village_id, Response.channel, Response.satisfaction,
                Response.version_id, day, func.count())
         .where(Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated),
-               ~_active_exclusion(), Response.id.not_in(sorted(leave_out or ())))
+               ~_active_exclusion(), ~superseded(), Response.id.not_in(sorted(leave_out or ())))
         .group_by(Response.questionnaire_id, Response.village_id, Response.channel, Response.satisfaction,
                   Response.version_id, day)
     ).all()
@@ -145,7 +146,7 @@ def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool,
     excluded = session.execute(
         select(Response.questionnaire_id, func.count(Exclusion.id)).join(Response, Response.id == Exclusion.response_id)
         .where(Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated),
-               Exclusion.reverted_at.is_(None))
+               Exclusion.reverted_at.is_(None), ~superseded())
         .group_by(Response.questionnaire_id)
     ).all()
     return groups, {q_id: count for q_id, count in excluded}

@@ -5,6 +5,8 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__)
 
 from survey_app.staff import (  # noqa: E402,F401
+    account_views,
+    answers_views,
     distribution_views,
     import_views,
     paper_views,
@@ -12,5 +14,6 @@ from survey_app.staff import (  # noqa: E402,F401
     questionnaire_views,
     results_views,
     sampling_views,
+    share_views,
     views,
 )

@@ -14,6 +14,7 @@ from survey_app.models import (
     Questionnaire,
     Response,
 )
+from survey_app.services.answers import superseded
 from survey_app.services.results import compute
 from survey_app.staff import bp
 from survey_app.staff.distribution_views import _card_stats, _units_villages
@@ -27,7 +28,7 @@ def progress(questionnaire_id: int):  # type: ignore[no-untyped-def]
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
     rows = session.execute(
         select(Response.village_id, Response.channel, func.count(Response.id), func.max(Response.submitted_at))
-        .where(Response.questionnaire_id == questionnaire.id, Response.simulated.is_(False))
+        .where(Response.questionnaire_id == questionnaire.id, Response.simulated.is_(False), ~superseded())
         .group_by(Response.village_id, Response.channel)
     ).all()
     per_village: dict[int | None, dict[str, object]] = defaultdict(lambda: {"channels": Counter(), "last": None})

@@ -30,13 +30,17 @@ from survey_app.staff.forms import (
 @role_required(*ALL_ROLES)
 def projects():  # type: ignore[no-untyped-def]
     """List every project with its budget and satisfaction indicators."""
+    from survey_app.services.paging import paginate, sorted_by
+
     session = get_session()
-    rows = session.scalars(
-        select(Project)
-        .options(selectinload(Project.indicators), selectinload(Project.unit))
-        .order_by(Project.year.desc(), Project.unit_id, Project.code)
-    ).all()
-    return render_template("staff/projects.html", projects=rows)
+    query = select(Project).options(selectinload(Project.indicators), selectinload(Project.unit))
+    search = (request.args.get("q") or "").strip()[:100]
+    if search:
+        query = query.where(Project.name.contains(search, autoescape=True) | Project.code.contains(search, autoescape=True))
+    query, sort = sorted_by(query, request.args, {"year": Project.year, "code": Project.code, "name": Project.name,
+                                                  "budget": Project.budget_wan}, "-year")
+    page = paginate(session, query.order_by(Project.unit_id, Project.code), request.args)
+    return render_template("staff/projects.html", projects=page.items, page=page, sort=sort, search=search)
 
 
 @bp.route("/projects/<int:project_id>")
@@ -206,7 +210,10 @@ def users():  # type: ignore[no-untyped-def]
         edit.role.data = account.role.value
         edit.active.data = account.active
         edit_forms[account.id] = edit
-    return render_template("staff/users.html", users=accounts, form=form, edit_forms=edit_forms)
+    from survey_app.staff.account_views import last_logins
+
+    return render_template("staff/users.html", users=accounts, form=form, edit_forms=edit_forms,
+                           last_login=last_logins(session))
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
