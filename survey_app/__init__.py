@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, request, url_for
 
 __version__ = "0.1.0"
 
@@ -20,6 +20,20 @@ def resource_dir(name: str) -> Path:
     if checkout.is_dir():
         return checkout
     return Path(sys.prefix) / "share" / "survey-app" / name
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``SURVEY_TRUSTED_PROXIES`` reverse proxies, read the client's address and scheme from them.
+
+    Rate limits, device and network hashes and flags then see the villager's address, not the
+    proxy's (without it a whole county shares one address and one limit). With 0 (the default)
+    X-Forwarded-* headers are ignored, so a client cannot pick its own address.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,6 +50,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey_app.config import load_config
 
     app.config.from_mapping(load_config(app.instance_path, test_config))
+
+    _trust_proxies(app)
 
     from survey_app import db
     from survey_app.extensions import csrf, limiter, login_manager
@@ -70,7 +86,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # respondent pages carry tokens in their URLs: never a Referer. Staff pages send one to
+        # their own origin only, which Flask-WTF's CSRF check requires on HTTPS.
+        response.headers.setdefault("Referrer-Policy",
+                                    "no-referrer" if request.blueprint == "respond" else "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 

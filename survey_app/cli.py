@@ -28,7 +28,22 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True, add_version_option=False)
+def _create_app():  # type: ignore[no-untyped-def]
+    """The app for commands; a deployment error is one clear message, not a traceback."""
+    from survey_app.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        _fail_plain(str(exc))
+
+
+def _fail_plain(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
 def main() -> None:
     """满意度核验服务 survey service for satisfaction indicators."""
 
