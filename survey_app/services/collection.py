@@ -227,9 +227,9 @@ def submit(
     )
     try:
         if prechecked:
-            integrity.append(session, response)
-            session.add(response)
-            session.flush()
+            # the respondent path: Core INSERT (head settled in the same statement on PostgreSQL);
+            # the returned object is not in the session, it only feeds the receipt page
+            integrity.store(session, response)
         else:
             with session.begin_nested():
                 integrity.append(session, response)
