@@ -87,7 +87,8 @@ def _pg_target(url: URL) -> tuple[str, dict[str, str], str | None]:
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise BackupError(f"找不到 {name}：请安装与数据库服务器同版本的 PostgreSQL 客户端（Debian：apt-get install postgresql-client）。")
+        raise BackupError(f"找不到 {name}：请安装与数据库服务器同版本的 PostgreSQL 客户端"
+                          "（Debian：apt-get install postgresql-client）。")
     return found
 
 
