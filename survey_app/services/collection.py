@@ -166,29 +166,38 @@ class LinkLookup:
     card_used_at: dt.datetime | None  # when the card was used (cards only)
 
 
+_LOOKUP: list[Any] = []
+
+
+def _lookup_statement() -> Any:
+    """Built once (statement construction costs more than the query): parameters ``token`` and ``key``."""
+    if not _LOOKUP:
+        from sqlalchemy import bindparam, func
+        from sqlalchemy.orm import aliased, contains_eager, defer
+
+        version = aliased(QuestionnaireVersion)
+        newest = (select(func.max(QuestionnaireVersion.number))
+                  .where(QuestionnaireVersion.questionnaire_id == Link.questionnaire_id).scalar_subquery())
+        stored = select(Response.id).where(Response.submission_key == bindparam("key")).scalar_subquery()
+        used = select(Response.submitted_at).where(Response.card_id == Link.id).scalar_subquery()
+        _LOOKUP.append(
+            select(Link, version, stored, used)
+            .join(Link.questionnaire).outerjoin(Link.village)
+            .outerjoin(version, (version.questionnaire_id == Link.questionnaire_id) & (version.number == newest))
+            .options(contains_eager(Link.questionnaire).defer(Questionnaire.draft), contains_eager(Link.village),
+                     defer(version.content))
+            .where(Link.token == bindparam("token"))
+        )
+    return _LOOKUP[0]
+
+
 def lookup_link(session: Session, token: str, submission_key: str | None = None) -> LinkLookup | None:
     """The link by token with its questionnaire, village and newest version, whether ``submission_key``
     is already stored and whether the card is used: one SELECT instead of four."""
-    from sqlalchemy import func, null
-    from sqlalchemy.orm import aliased, contains_eager, defer
-
     token = token.strip().upper()
     if not token.isalnum() or len(token) > 32:
         return None
-    version = aliased(QuestionnaireVersion)
-    newest = (select(func.max(QuestionnaireVersion.number))
-              .where(QuestionnaireVersion.questionnaire_id == Link.questionnaire_id).scalar_subquery())
-    stored = (select(Response.id).where(Response.submission_key == submission_key).scalar_subquery()
-              if submission_key else null())
-    used = select(Response.submitted_at).where(Response.card_id == Link.id).scalar_subquery()
-    row = session.execute(
-        select(Link, version, stored, used)
-        .join(Link.questionnaire).outerjoin(Link.village)
-        .outerjoin(version, (version.questionnaire_id == Link.questionnaire_id) & (version.number == newest))
-        .options(contains_eager(Link.questionnaire).defer(Questionnaire.draft), contains_eager(Link.village),
-                 defer(version.content))
-        .where(Link.token == token)
-    ).first()
+    row = session.execute(_lookup_statement(), {"token": token, "key": submission_key}).first()
     if row is None:
         return None
     link, latest, stored_id, used_at = row
