@@ -47,10 +47,10 @@ def record_of(response: Response) -> dict[str, Any]:
     return {name: getattr(response, name) for name in RECORD_FIELDS}
 
 
-def position(session: Session, response: Response) -> None:
+def position(session: Session, response: Response, *, core: bool = False) -> None:
     """Take ``response``'s place in its chain and compute its hashes; the head is settled by the caller."""
     key = chain_key(response)
-    seq, prev = chains.advance(session, key)
+    seq, prev = chains.advance(session, key, core=core)
     response.chain_key, response.chain_seq, response.prev_hash = key, seq, prev
     response.row_hash = row_hash(prev, record_of(response))
 
@@ -85,16 +85,17 @@ def store(session: Session, response: Response) -> int:
     """Append ``response`` to its chain and INSERT it with Core (no unit of work); returns its id.
 
     Same guarantees as ``session.add`` + :func:`append`: the head row stays locked from the
-    advance to the commit, and the UNIQUE constraints decide races (IntegrityError).
+    advance to the commit, and the UNIQUE constraints decide races (IntegrityError). Runs on the
+    session's connection without ORM bookkeeping: for sessions that hold no ChainHead objects.
     """
-    position(session, response)
+    position(session, response, core=True)
     values = {c.key: getattr(response, c.key) for c in _RESPONSE_COLUMNS}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         values.update(head_key=response.chain_key, head_hash=response.row_hash)
     else:
         chains.settle(session, response.chain_key, response.row_hash)
-    response.id = session.execute(_insert_statement(dialect), values).scalar_one()
+    response.id = session.connection().execute(_insert_statement(dialect), values).scalar_one()
     return response.id
 
 
