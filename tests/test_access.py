@@ -39,7 +39,7 @@ def world(published, seeded, users):
 
     q = published["村干部工资"]
     add_responses(seeded, q, [(q.indicator.project.unit.villages[0], 2, 0, 0)])
-    from survey_app.services.results import exclude
+    from survey_app.services.exclusions import exclude
 
     exclude(seeded, seeded.scalar(select(Response)), "测试", actor="t")
     seeded.commit()

@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 
 from survey_app.models import Channel, Measurement, Response
 from survey_app.services.collection import Answers, new_submission_key, submit
-from survey_app.services.results import ExclusionError, compute, exclude, revert_exclusion
-from survey_app.services.writeback import build_table, export_docx, export_xlsx, writeback
+from survey_app.services.exclusions import ExclusionError, exclude, revert_exclusion
+from survey_app.services.results import compute
+from survey_app.services.selfeval import build_table
+from survey_app.services.selfeval_export import export_docx, export_xlsx
+from survey_app.services.writeback import writeback
 
 
 def add_responses(session, questionnaire, plan, *, channel=Channel.PAPER, simulated=False):
@@ -170,7 +173,7 @@ def test_results_json_cli(published, villages, session, cli):
 def evaluated(published, villages, session):
     from decimal import Decimal
 
-    from survey_app.services.writeback import save_entries
+    from survey_app.services.selfeval import save_entries
 
     q = published["村干部工资"]
     add_responses(session, q, [(villages[0], 80, 2, 0), (villages[1], 66, 2, 0)])

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-from survey_app.audit import views  # noqa: E402,F401
+from survey_app.audit import log_views, views  # noqa: E402,F401

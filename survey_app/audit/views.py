@@ -26,9 +26,10 @@ from survey_app.models import (
     Questionnaire,
     Response,
 )
+from survey_app.services.exclusions import exclusions_for
 from survey_app.services.flags import compute_flags, flagged_ids
 from survey_app.services.integrity import EXPORT_FIELDS, bundle, current_head, publish_head, verify_database
-from survey_app.services.results import compute, exclusions_for
+from survey_app.services.results import compute
 from survey_app.staff.forms import SimpleForm
 
 

@@ -12,24 +12,11 @@ from sqlalchemy import select
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
 from survey_app.db import get_or_404, get_session
 from survey_app.models import Exclusion, Indicator, Measurement, Project, Questionnaire, Response, Unit
-from survey_app.services.results import (
-    ExclusionError,
-    compute,
-    compute_all,
-    exclude,
-    exclusions_for,
-    revert_exclusion,
-)
-from survey_app.services.writeback import (
-    DEFAULT_WEIGHTS,
-    WritebackError,
-    build_table,
-    evaluation_entries,
-    export_docx,
-    export_xlsx,
-    save_entries,
-    writeback,
-)
+from survey_app.services.exclusions import ExclusionError, exclude, exclusions_for, revert_exclusion
+from survey_app.services.results import compute, compute_all
+from survey_app.services.selfeval import build_table, evaluation_entries, save_entries
+from survey_app.services.selfeval_export import export_docx, export_xlsx
+from survey_app.services.writeback import DEFAULT_WEIGHTS, WritebackError, writeback
 from survey_app.staff import bp
 from survey_app.staff.forms import SimpleForm
 

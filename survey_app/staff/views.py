@@ -7,12 +7,12 @@ from pathlib import Path, PurePath
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
 from survey_app.db import get_or_404, get_session
-from survey_app.models import AuditEvent, Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
+from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
 from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.importing import import_file
@@ -335,17 +335,3 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     else:
         flash(f"已保存账号“{account.username}”。", "success")
     return redirect(url_for("staff.users"))
-
-
-@bp.route("/audit-log")
-@role_required(Role.ADMIN, Role.AUDITOR)
-def audit_events():  # type: ignore[no-untyped-def]
-    """The staff audit log, newest first."""
-    session = get_session()
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = 100
-    total = session.scalar(select(func.count(AuditEvent.id))) or 0
-    events = session.scalars(
-        select(AuditEvent).order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return render_template("staff/audit_log.html", events=events, page=page, total=total, per_page=per_page)

@@ -1,0 +1,177 @@
+"""Staff views for distribution: posters, single-use cards, print sheets, the ZIP."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from survey_app.auth.decorators import EDITORS, role_required
+from survey_app.db import get_or_404, get_session
+from survey_app.models import (
+    Link,
+    LinkKind,
+    Questionnaire,
+    Village,
+)
+from survey_app.services.distribution import (
+    DistributionError,
+    bundle_zip,
+    card_pages,
+    ensure_posters,
+    issue_cards,
+    link_url,
+    links_listing,
+    plan_cards,
+    qr_svg,
+    void_link,
+)
+from survey_app.staff import bp
+from survey_app.staff.forms import CardsForm, SimpleForm
+from survey_app.staff.questionnaire_views import _actor, base_url
+
+
+def _units_villages(questionnaire: Questionnaire) -> list[Village]:
+    return list(questionnaire.indicator.project.unit.villages)
+
+
+def _card_stats(session, questionnaire: Questionnaire) -> dict[int | None, Counter]:  # type: ignore[no-untyped-def]
+    stats: dict[int | None, Counter] = defaultdict(Counter)
+    for link in questionnaire.links:
+        if link.kind == LinkKind.CARD:
+            key = "voided" if link.voided_at else "used" if link.used_at else "unused"
+            stats[link.village_id][key] += 1
+            stats[link.village_id]["issued"] += 1
+    return stats
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/distribution", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """Posters and card sheets per village, with a proposed number of cards."""
+    session = get_session()
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    villages = _units_villages(questionnaire)
+    form = CardsForm(village_choices=villages)
+    plan = plan_error = None
+    try:
+        plan = plan_cards(questionnaire, villages, expected=(form.expected.data or 98) / 100,
+                          response_rate=(form.response_rate.data or 70) / 100)
+    except (DistributionError, ValueError) as exc:
+        plan_error = str(exc)
+    if form.validate_on_submit():
+        try:
+            chosen = villages if form.village.data == "all" else [
+                v for v in villages if str(v.id) == form.village.data]
+            planned = {row.village.id: row.cards for row in plan.rows} if plan else {}
+            total = 0
+            for village in chosen:
+                count = form.count.data or planned.get(village.id, 0)
+                if count:
+                    total += len(issue_cards(session, questionnaire, village, count, actor=_actor()))
+            ensure_posters(session, questionnaire, villages, actor=_actor())
+            session.commit()
+        except DistributionError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"已发放 {total} 张一次性卡片。", "success")
+            return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
+    if questionnaire.current_version is not None and request.method == "GET":
+        ensure_posters(session, questionnaire, villages, actor=_actor())
+        session.commit()
+    posters = {link.village_id: link for link in questionnaire.links
+               if link.kind == LinkKind.POSTER and link.voided_at is None}
+    return render_template(
+        "staff/distribution.html", q=questionnaire, villages=villages, form=form, plan=plan,
+        plan_error=plan_error, posters=posters, stats=_card_stats(session, questionnaire), base=base_url(),
+        link_url=link_url, action_form=SimpleForm(),
+    )
+
+
+@bp.route("/links/<int:link_id>/void", methods=["POST"])
+@role_required(*EDITORS)
+def void(link_id: int):  # type: ignore[no-untyped-def]
+    """Void an unused card or a poster link."""
+    session = get_session()
+    link = get_or_404(Link, link_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        void_link(session, link, actor=_actor())
+        session.commit()
+    except DistributionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash("已作废。", "success")
+    return redirect(request.referrer or url_for("staff.distribution", questionnaire_id=link.questionnaire_id))
+
+
+def _print_context(questionnaire: Questionnaire, village_id: int | None):  # type: ignore[no-untyped-def]
+    villages = _units_villages(questionnaire)
+    if village_id is not None:
+        villages = [v for v in villages if v.id == village_id]
+        if not villages:
+            abort(404)
+    base = base_url()
+    return villages, base
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/print/posters")
+@role_required(*EDITORS)
+def print_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """A4 posters, one per village (large QR, project, village, short instructions)."""
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    return _render_posters(questionnaire, request.args.get("village", type=int))
+
+
+def _render_posters(questionnaire: Questionnaire, village_id: int | None) -> str:
+    villages, base = _print_context(questionnaire, village_id)
+    ids = {v.id for v in villages}
+    links = [link for link in questionnaire.links if link.kind == LinkKind.POSTER and link.voided_at is None
+             and (link.village_id in ids or (village_id is None and link.village_id is None))]
+    items = [(link, link_url(base, link), qr_svg(link_url(base, link), scale=10)) for link in links]
+    return render_template("print/posters.html", q=questionnaire, items=items)
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/print/cards")
+@role_required(*EDITORS)
+def print_cards(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """A4 sheets of unused single-use cards, 8 per page with cut marks."""
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    return _render_cards(questionnaire, request.args.get("village", type=int))
+
+
+def _render_cards(questionnaire: Questionnaire, village_id: int | None) -> str:
+    villages, base = _print_context(questionnaire, village_id)
+    ids = {v.id for v in villages}
+    cards = [link for link in questionnaire.links if link.kind == LinkKind.CARD and link.village_id in ids
+             and link.voided_at is None and link.used_at is None]
+    cards.sort(key=lambda c: (c.village.code if c.village else "", c.card_no or 0))
+    items = [(c, link_url(base, c), qr_svg(link_url(base, c), scale=4)) for c in cards]
+    return render_template("print/cards.html", q=questionnaire, pages=card_pages(items))
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/bundle.zip")
+@role_required(*EDITORS)
+def bundle(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """Everything for one questionnaire in one ZIP: posters, card sheets per village, link list."""
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    files: dict[str, str | bytes] = {"海报.html": _render_posters(questionnaire, None)}
+    for village in _units_villages(questionnaire):
+        if any(link.kind == LinkKind.CARD and link.village_id == village.id for link in questionnaire.links):
+            files[f"卡片-{village.code}-{village.name}.html"] = _render_cards(questionnaire, village.id)
+    out = io.StringIO()
+    rows = links_listing(questionnaire, base_url())
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["url"])
+    writer.writeheader()
+    writer.writerows(rows)
+    files["links.csv"] = "\ufeff" + out.getvalue()
+    data = bundle_zip(files)
+    name = f"questionnaire-{questionnaire.id}.zip"
+    return FlaskResponse(data, mimetype="application/zip",
+                         headers={"Content-Disposition": f"attachment; filename={name}"})
