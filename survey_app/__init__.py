@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, abort, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 __version__ = "0.1.0"
 
@@ -29,11 +30,22 @@ def _trust_proxies(app: Flask) -> None:
     proxy's (without it a whole county shares one address and one limit). With 0 (the default)
     X-Forwarded-* headers are ignored, so a client cannot pick its own address.
     """
-    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    hops = int(app.config.get("TRUSTED_PROXIES") or app.config.get("PROXY_HOPS") or 0)
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Respondent pages never use the staff session: no ``Vary: Cookie`` on them (Flask-Login reads
+    the session after every request), so the Back button finds the cached form page even though
+    the device cookie was set by it."""
+
+    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+        if request.blueprint == "respond" and not session.modified:
+            session.accessed = False
+        super().save_session(app, session, response)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey_app.config import load_config
 
     app.config.from_mapping(load_config(app.instance_path, test_config))
+    app.session_interface = _SessionInterface()
 
     _trust_proxies(app)
 
@@ -60,6 +73,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    if (app.config.get("RATELIMIT_ENABLED", True) and str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory")
+            and app.config["WORKERS"] > 1):
+        app.logger.warning(
+            "rate limits are kept in memory by each of the %d worker processes, so every limit is %d times "
+            "as loose; set SURVEY_REDIS_URL (the production store) to share them", app.config["WORKERS"],
+            app.config["WORKERS"])
 
     from survey_app import errors
     from survey_app.audit import bp as audit_bp
@@ -78,6 +97,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         """Start page: the project list."""
         return redirect(url_for("staff.projects"))
 
+    from survey_app.auth.views import enforce_lifetimes
+
+    app.before_request(enforce_lifetimes)
+
+    @app.before_request
+    def _refuse_long_urls():  # type: ignore[no-untyped-def]
+        # QR links are ~60 characters; gunicorn refuses request lines over --limit-request-line
+        # with an English page of its own, so this limit sits below it (README "Security")
+        if len(request.full_path) > app.config["MAX_URL_LENGTH"]:
+            abort(414)
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault(
@@ -91,6 +121,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("Referrer-Policy",
                                     "no-referrer" if request.blueprint == "respond" else "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["HSTS"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.blueprint in ("staff", "audit", "auth"):
+            # staff pages, every export and card print pages (unused single-use URLs) stay off disk
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     from survey_app.filters import register_filters

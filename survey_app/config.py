@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,23 @@ def _load_or_create_secret(instance: Path) -> str:
     return key
 
 
+def configured_workers(env: Mapping[str, str], argv: list[str]) -> int:
+    """How many gunicorn workers serve the app: ``-w N``/``--workers N`` or ``WEB_CONCURRENCY``."""
+    args = [*argv, *shlex.split(env.get("GUNICORN_CMD_ARGS", ""))]
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("-w", "--workers") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--workers="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-w") and arg[2:].isdigit():
+            value = arg[2:]
+        if value and value.isdigit():
+            return int(value)
+    concurrency = env.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else 1
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the configuration mapping for :func:`survey_app.create_app`."""
     instance = Path(instance_path)
@@ -54,6 +74,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "RATELIMIT_ENABLED": env.get("SURVEY_RATELIMIT_ENABLED", "true").lower() in TRUE_WORDS,
         "DEMO_MODE": env.get("SURVEY_DEMO_MODE", "false").lower() in TRUE_WORDS,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        #: longer URLs get a Chinese 414 page (gunicorn's own limit, 4094 by default, must be higher)
+        "MAX_URL_LENGTH": 2048,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
@@ -68,15 +90,36 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # several deployments (or test runs) may share one Redis: their limits must not mix
         "RATELIMIT_KEY_PREFIX": env.get("SURVEY_RATELIMIT_KEY_PREFIX", "survey"),
         #: reverse proxies in front of the app whose X-Forwarded-* headers are trusted (nginx: 1)
-        "TRUSTED_PROXIES": _count(env, "SURVEY_TRUSTED_PROXIES", 0, 0),
+        #: (SURVEY_PROXY_HOPS is the same setting under its earlier name)
+        "TRUSTED_PROXIES": _count(env, "SURVEY_TRUSTED_PROXIES", _count(env, "SURVEY_PROXY_HOPS", 0, 0), 0),
         #: app servers sharing the database (README "Deploying for a county")
         "SERVERS": _count(env, "SURVEY_SERVERS", 1, 1),
+        # clients without the signed device cookie share one bucket per address
+        "RESPOND_LIMIT_NO_COOKIE": env.get("SURVEY_RESPOND_LIMIT_NO_COOKIE", "10 per minute;60 per hour"),
+        #: worker processes serving the app (gunicorn -w / WEB_CONCURRENCY): memory limits are per process
+        "WORKERS": configured_workers(env, sys.argv),
+        # failed logins (README "Security"): per account, and per address (an office shares one)
+        "LOGIN_LIMIT_ACCOUNT": env.get("SURVEY_LOGIN_LIMIT_ACCOUNT", "5 per minute;20 per hour"),
+        "LOGIN_LIMIT_ADDRESS": env.get("SURVEY_LOGIN_LIMIT_ADDRESS", "20 per minute;100 per hour"),
+        # staff sessions end after this long without a request, and this long after the login
+        "SESSION_IDLE_SECONDS": int(env.get("SURVEY_SESSION_IDLE_SECONDS", 2 * 3600)),
+        "SESSION_ABSOLUTE_SECONDS": int(env.get("SURVEY_SESSION_ABSOLUTE_SECONDS", 12 * 3600)),
     }
     config.update(overrides)
+    # Secure cookies and HSTS: on by default when the public address is https
+    https = str(config.get("PUBLIC_URL") or "").startswith("https://")
+    secure_env = env.get("SURVEY_SECURE_COOKIES")
+    secure = https if secure_env is None else secure_env.lower() in TRUE_WORDS
+    config.setdefault("SESSION_COOKIE_SECURE", secure)
+    config.setdefault("HSTS", config["SESSION_COOKIE_SECURE"])
     config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"] or "memory://")
-    # staff cookies only over HTTPS once the public address is HTTPS (behind the TLS proxy)
-    config.setdefault("SESSION_COOKIE_SECURE", str(config.get("PUBLIC_URL") or "").startswith("https://"))
     check_servers(config, env)
+    # a Redis outage must never take the survey down: limits fail open to per-process memory
+    # (Flask-Limiter logs a warning and goes back to Redis when it answers again)
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = env.get("SURVEY_SECRET_KEY") or _load_or_create_secret(instance)
     return config
