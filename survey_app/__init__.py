@@ -23,6 +23,20 @@ def resource_dir(name: str) -> Path:
     return Path(sys.prefix) / "share" / "survey-app" / name
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``SURVEY_TRUSTED_PROXIES`` reverse proxies, read the client's address and scheme from them.
+
+    Rate limits, device and network hashes and flags then see the villager's address, not the
+    proxy's (without it a whole county shares one address and one limit). With 0 (the default)
+    X-Forwarded-* headers are ignored, so a client cannot pick its own address.
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     """Respondent pages never use the staff session: no ``Vary: Cookie`` on them (Flask-Login reads
     the session after every request), so the Back button finds the cached form page even though
@@ -50,11 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, test_config))
     app.session_interface = _SessionInterface()
 
-    if app.config["PROXY_HOPS"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    _trust_proxies(app)
 
     from survey_app import db
     from survey_app.extensions import csrf, limiter, login_manager
@@ -107,7 +117,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # respondent pages carry tokens in their URLs: never a Referer. Staff pages send one to
+        # their own origin only, which Flask-WTF's CSRF check requires on HTTPS.
+        response.headers.setdefault("Referrer-Policy",
+                                    "no-referrer" if request.blueprint == "respond" else "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["HSTS"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

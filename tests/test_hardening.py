@@ -213,7 +213,14 @@ def test_card_double_tap_shows_the_receipt_not_used(client, published, session, 
     _, token = open_form(client, card)
     receipt = receipt_in(answer(client, card, token).get_data(as_text=True))
     # the second tap read "no response for this form" just before the first one committed
-    monkeypatch.setattr(views, "find_by_key", lambda *a, **k: None)
+    real_lookup = views.lookup_link
+
+    def before_the_first_commit(*a, **k):  # type: ignore[no-untyped-def]
+        found = real_lookup(*a, **k)
+        found.stored_id, found.card_used_at = None, None
+        return found
+
+    monkeypatch.setattr(views, "lookup_link", before_the_first_commit)
     monkeypatch.setattr(collection, "find_by_key", lambda *a, **k: None)
     again = answer(client, card, token)
     html = again.get_data(as_text=True)
@@ -293,7 +300,7 @@ def test_respondent_error_pages_use_the_respondent_layout(database_url, tmp_path
         def crash(*args, **kwargs):
             raise RuntimeError("bug")
 
-        monkeypatch.setattr(views, "_load_link", crash)
+        monkeypatch.setattr(views, "lookup_link", crash)
         broken = app.test_client().post("/R/ABC/submit", data={"comment": "留言"})
         html = broken.get_data(as_text=True)
         assert broken.status_code == 500 and "服务器出错" in html and "<style>" in html and "/auth/login" not in html

@@ -19,7 +19,6 @@ from flask import current_app, g, make_response, render_template, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import contains_eager
 
 from survey_app.db import get_session
 from survey_app.extensions import client_address, csrf, limiter
@@ -29,8 +28,8 @@ from survey_app.models import (
     Link,
     LinkKind,
     Project,
-    Questionnaire,
     QuestionnaireVersion,
+    Response,
     Unit,
     Village,
 )
@@ -39,9 +38,8 @@ from survey_app.services.cellsafe import clean_text
 from survey_app.services.collection import (
     CardUsed,
     NotAccepting,
-    card_response,
     check_open,
-    find_by_key,
+    lookup_link,
     new_submission_key,
     questions_for,
     salted_hash,
@@ -155,21 +153,6 @@ def _limits_on() -> bool:
     return not current_app.config.get("RATELIMIT_ENABLED", True)
 
 
-def _load_link(token: str) -> Link | None:
-    """The link with its questionnaire, versions and village in one round trip."""
-    token = token.strip().upper()
-    if not token.isalnum() or len(token) > 32:
-        return None
-    # one plain joined query fills link.questionnaire and link.village
-    return get_session().scalar(
-        select(Link)
-        .join(Link.questionnaire)
-        .outerjoin(Link.village)
-        .options(contains_eager(Link.questionnaire).defer(Questionnaire.draft), contains_eager(Link.village))
-        .where(Link.token == token)
-    )
-
-
 def _villages(link: Link) -> list[Village]:
     """The villages a respondent may pick (none needed when the link fixes the village)."""
     if link.village is not None:
@@ -225,17 +208,16 @@ def render_preview(questionnaire, content) -> FlaskResponse:  # type: ignore[no-
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NETWORK"], exempt_when=_limits_on)
 def open_link(token: str):  # type: ignore[no-untyped-def]
     """Scan target: show the questionnaire (or why it cannot be answered)."""
-    link = _load_link(token)
-    if link is None:
+    found = lookup_link(get_session(), token)
+    if found is None:
         return _refusal(None, "invalid", status=404)
+    link = found.link
     try:
-        version = check_open(link.questionnaire, link)
+        version = check_open(link.questionnaire, link, latest=found.latest)
     except NotAccepting as exc:
         return _refusal(link, exc.reason, at=exc.at)
-    if link.kind == LinkKind.CARD:
-        used = card_response(get_session(), link)
-        if used is not None:
-            return _refusal(link, "used", used_at=used.submitted_at)
+    if found.card_used_at is not None:
+        return _refusal(link, "used", used_at=found.card_used_at)
     payload = {"l": link.id, "v": version.id, "k": new_submission_key(),
                "t": int(dt.datetime.now(dt.UTC).timestamp())}
     return _form_page(link, version, token=_serializer().dumps(payload))
@@ -253,9 +235,6 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
 def submit_link(token: str):  # type: ignore[no-untyped-def]
     """Store the answers exactly once and show the receipt."""
     session = get_session()
-    link = _load_link(token)
-    if link is None:
-        return _refusal(None, "invalid", status=404)
     typed = {k: v for k, v in request.form.items() if k != "form_token"}
     # what is shown again never carries control characters (validate_answers refuses them)
     answers_in = {k: clean_text(v) for k, v in typed.items()}
@@ -265,17 +244,21 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         payload = None
         expired = True
     except BadSignature:
-        return _refusal(link, "forged", status=400)
+        payload, expired = False, False
     else:
         expired = False
-    if payload is not None and payload.get("l") != link.id:
+    # the link, its newest version, an already stored form and a used card: one round trip
+    found = lookup_link(session, token, payload["k"] if payload else None)
+    if found is None:
+        return _refusal(None, "invalid", status=404)
+    link = found.link
+    if payload is False or (payload is not None and payload.get("l") != link.id):
         return _refusal(link, "forged", status=400)
-    if payload is not None:
-        already = find_by_key(session, payload["k"])
-        if already is not None:  # a repeat of a stored form: same receipt, nothing new
-            return _page("respond/thanks.html", link=link, response=already, repeat=True)
+    if found.stored_id is not None:  # a repeat of a stored form: same receipt, nothing new
+        already = session.get(Response, found.stored_id)
+        return _page("respond/thanks.html", link=link, response=already, repeat=True)
     try:
-        version = check_open(link.questionnaire, link)
+        version = check_open(link.questionnaire, link, latest=found.latest)
     except NotAccepting as exc:
         return _refusal(link, exc.reason, at=exc.at)
     if expired:
@@ -283,15 +266,12 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
                  "t": int(dt.datetime.now(dt.UTC).timestamp())}
         return _form_page(link, version, token=_serializer().dumps(fresh), answers=answers_in, status=409,
                           notice="页面停留时间过长，已为您保留答案，请检查后再次提交。")
-    version = session.get(QuestionnaireVersion, payload["v"])
+    version = session.get(QuestionnaireVersion, payload["v"])  # the newest is already in the session
     if version is None or version.questionnaire_id != link.questionnaire_id:
         return _refusal(link, "forged", status=400)
-    if link.kind == LinkKind.CARD:
-        used = card_response(session, link)
-        if used is not None and used.submission_key == payload["k"]:  # this very form, stored meanwhile
-            return _page("respond/thanks.html", link=link, response=used, repeat=True)
-        if used is not None:
-            return _refusal(link, "used", used_at=used.submitted_at)
+    # (the form stored under this key, by this card or not, was found by lookup_link above)
+    if found.card_used_at is not None:
+        return _refusal(link, "used", used_at=found.card_used_at)
     answers, errors = validate_answers(version_content(version), typed, villages=_villages(link),
                                        fixed_village=link.village)
     if answers is None:

@@ -149,18 +149,68 @@ def latest_version(questionnaire: Questionnaire) -> QuestionnaireVersion | None:
     )
 
 
-def check_open(questionnaire: Questionnaire, link: Link | None = None) -> QuestionnaireVersion:
+def check_open(questionnaire: Questionnaire, link: Link | None = None,
+               latest: QuestionnaireVersion | None | bool = False) -> QuestionnaireVersion:
+    """The version in force, or :class:`NotAccepting`. ``latest``: already looked up (by :func:`lookup_link`)."""
     if link is not None and link.voided_at is not None:
         raise NotAccepting("voided")
     if questionnaire.status == QuestionnaireStatus.CLOSED:
         raise NotAccepting("closed")
-    version = latest_version(questionnaire)
+    version = latest_version(questionnaire) if latest is False else latest
     if questionnaire.status != QuestionnaireStatus.PUBLISHED or version is None:
         raise NotAccepting("unpublished")
     from survey_app.services.schedule import check_schedule
 
     check_schedule(questionnaire)
     return version
+
+
+@dataclass
+class LinkLookup:
+    """A QR link with everything a submission needs to decide, read in one round trip."""
+
+    link: Link
+    latest: QuestionnaireVersion | None  # the newest version (content deferred)
+    stored_id: int | None  # the response already stored under the submission key
+    card_used_at: dt.datetime | None  # when the card was used (cards only)
+
+
+_LOOKUP: list[Any] = []
+
+
+def _lookup_statement() -> Any:
+    """Built once (statement construction costs more than the query): parameters ``token`` and ``key``."""
+    if not _LOOKUP:
+        from sqlalchemy import bindparam, func
+        from sqlalchemy.orm import aliased, contains_eager, defer
+
+        version = aliased(QuestionnaireVersion)
+        newest = (select(func.max(QuestionnaireVersion.number))
+                  .where(QuestionnaireVersion.questionnaire_id == Link.questionnaire_id).scalar_subquery())
+        stored = select(Response.id).where(Response.submission_key == bindparam("key")).scalar_subquery()
+        used = select(Response.submitted_at).where(Response.card_id == Link.id).scalar_subquery()
+        _LOOKUP.append(
+            select(Link, version, stored, used)
+            .join(Link.questionnaire).outerjoin(Link.village)
+            .outerjoin(version, (version.questionnaire_id == Link.questionnaire_id) & (version.number == newest))
+            .options(contains_eager(Link.questionnaire).defer(Questionnaire.draft), contains_eager(Link.village),
+                     defer(version.content))
+            .where(Link.token == bindparam("token"))
+        )
+    return _LOOKUP[0]
+
+
+def lookup_link(session: Session, token: str, submission_key: str | None = None) -> LinkLookup | None:
+    """The link by token with its questionnaire, village and newest version, whether ``submission_key``
+    is already stored and whether the card is used: one SELECT instead of four."""
+    token = token.strip().upper()
+    if not token.isalnum() or len(token) > 32:
+        return None
+    row = session.execute(_lookup_statement(), {"token": token, "key": submission_key}).first()
+    if row is None:
+        return None
+    link, latest, stored_id, used_at = row
+    return LinkLookup(link, latest, stored_id, used_at if link.kind == LinkKind.CARD else None)
 
 
 def find_by_key(session: Session, submission_key: str) -> Response | None:
@@ -238,9 +288,9 @@ def submit(
     )
     try:
         if prechecked:
-            integrity.append(session, response)
-            session.add(response)
-            session.flush()
+            # the respondent path: Core INSERT (head settled in the same statement on PostgreSQL);
+            # the returned object is not in the session, it only feeds the receipt page
+            integrity.store(session, response)
         else:
             with session.begin_nested():
                 integrity.append(session, response)

@@ -59,13 +59,66 @@ def record_of(response: Response) -> dict[str, Any]:
     return {name: getattr(response, name) for name in RECORD_FIELDS}
 
 
-def append(session: Session, response: Response) -> None:
-    """Give ``response`` its chain position and hashes (same transaction as the INSERT)."""
+def position(session: Session, response: Response, *, core: bool = False) -> None:
+    """Take ``response``'s place in its chain and compute its hashes; the head is settled by the caller."""
     key = chain_key(response)
-    seq, prev = chains.advance(session, key)
+    seq, prev = chains.advance(session, key, core=core)
     response.chain_key, response.chain_seq, response.prev_hash = key, seq, prev
     response.row_hash = row_hash(prev, record_of(response))
-    chains.settle(session, key, response.row_hash)
+
+
+def append(session: Session, response: Response) -> None:
+    """Give ``response`` its chain position and hashes (same transaction as the INSERT)."""
+    position(session, response)
+    chains.settle(session, response.chain_key, response.row_hash)
+
+
+#: the respondent path's INSERT, built once: on PostgreSQL it also settles the chain head in the
+#: same statement (a data-modifying CTE), so storing an answer is one round trip after the advance
+_RESPONSE_COLUMNS = [c for c in Response.__table__.c if c.key != "id"]
+_INSERT_STATEMENTS: dict[str, Any] = {}
+
+
+def _insert_statement(dialect: str) -> Any:
+    statement = _INSERT_STATEMENTS.get(dialect)
+    if statement is None:
+        from sqlalchemy import bindparam, insert, update
+
+        statement = insert(Response.__table__).returning(Response.__table__.c.id)
+        if dialect == "postgresql":
+            settle = (update(ChainHead).where(ChainHead.key == bindparam("head_key"))
+                      .values(hash=bindparam("head_hash")).cte("settle_head"))
+            statement = statement.add_cte(settle)
+        _INSERT_STATEMENTS[dialect] = statement
+    return statement
+
+
+def _column_value(response: Response, column: Any) -> Any:
+    """The attribute's value, or the column's scalar default where the attribute is still unset
+    (a transient object has no ORM defaults before a flush; an explicit NULL would override them)."""
+    value = getattr(response, column.key)
+    if value is None and column.default is not None and column.default.is_scalar:
+        value = column.default.arg
+        setattr(response, column.key, value)
+    return value
+
+
+def store(session: Session, response: Response) -> int:
+    """Append ``response`` to its chain and INSERT it with Core (no unit of work); returns its id.
+
+    Same guarantees as ``session.add`` + :func:`append`: the head row stays locked from the
+    advance to the commit, and the UNIQUE constraints decide races (IntegrityError). Runs on the
+    session's connection without ORM bookkeeping: for sessions that hold no ChainHead objects.
+    """
+    position(session, response, core=True)
+    values = {c.key: _column_value(response, c) for c in _RESPONSE_COLUMNS}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        values.update(head_key=response.chain_key, head_hash=response.row_hash)
+    else:
+        chains.settle(session, response.chain_key, response.row_hash)
+    response.id = session.connection().execute(_insert_statement(dialect), values).scalar_one()
+    return response.id
 
 
 def current_head(session: Session, *, include_simulated: bool = False) -> dict[str, tuple[int, str]]:
