@@ -80,16 +80,33 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
         else:
             flash(f"已发放 {total} 张一次性卡片。", "success")
             return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
-    if questionnaire.current_version is not None and request.method == "GET":
-        ensure_posters(session, questionnaire, villages, actor=_actor())
-        session.commit()
     posters = {link.village_id: link for link in questionnaire.links
                if link.kind == LinkKind.POSTER and link.voided_at is None}
     return render_template(
         "staff/distribution.html", q=questionnaire, villages=villages, form=form, plan=plan,
-        plan_error=plan_error, posters=posters, stats=_card_stats(session, questionnaire), base=base_url(),
+        plan_error=plan_error, posters=posters,
+        missing_posters=[v for v in villages if v.id not in posters] + ([] if None in posters else [None]), stats=_card_stats(session, questionnaire), base=base_url(),
         link_url=link_url, action_form=SimpleForm(),
     )
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/posters", methods=["POST"])
+@role_required(*EDITORS)
+def create_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """Create the missing poster links (publishing does this; villages added later need it)."""
+    session = get_session()
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        ensure_posters(session, questionnaire, _units_villages(questionnaire), actor=_actor())
+        session.commit()
+    except DistributionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash("已生成各村海报二维码。", "success")
+    return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
 
 
 @bp.route("/links/<int:link_id>/void", methods=["POST"])

@@ -1,0 +1,220 @@
+"""Issue 16: staff and auditor flows that must be right unaided (publish, paper cards, ZIP, QR address...)."""
+
+import io
+import re
+import zipfile
+
+from sqlalchemy import func, select
+
+from survey_app.models import AuditEvent, Link, LinkKind, Questionnaire, Response
+from tests.test_collection import answer, card_of, count, open_form
+
+# -- publishing what is on the screen ----------------------------------------------------
+
+
+def _edit_data(q, **changes):
+    draft = q.draft
+    main = next(x for x in draft["questions"] if x["key"] == "satisfaction")
+    data = {"title": draft["title"], "intro": draft["intro"], "satisfaction_text": main["text"],
+            "aspects": "\n".join(x["text"] for x in draft["questions"] if x["key"].startswith("aspect_")),
+            "rate_method": "top2"}
+    data.update(changes)
+    return data
+
+
+def test_publish_publishes_the_edits_on_screen(client, auth, published, session):
+    auth.login("staff")
+    q = published["村干部工资"]
+    data = _edit_data(q, title="新的标题", aspects="工资是否按月发放？")
+    # the 发布 button submits the edit form itself (formaction): nothing on the screen is lost
+    response = client.post(f"/questionnaires/{q.id}/publish", data=data)
+    assert response.status_code == 302
+    session.expire_all()
+    q = session.get(Questionnaire, q.id)
+    assert q.current_version.number == 2
+    assert q.current_version.content["title"] == "新的标题"
+    assert [x["text"] for x in q.current_version.content["questions"] if x["key"].startswith("aspect_")] == [
+        "工资是否按月发放？"]
+
+
+def test_publish_with_invalid_edits_refuses_and_keeps_them(client, auth, published, session):
+    auth.login("staff")
+    q = published["村干部工资"]
+    response = client.post(f"/questionnaires/{q.id}/publish", data=_edit_data(q, title="", aspects="保留的分项"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "没有发布" in html and "保留的分项" in html
+    session.expire_all()
+    assert session.get(Questionnaire, q.id).current_version.number == 1
+
+
+def test_edit_page_publish_button_is_in_the_form_and_asks_first(client, auth, published):
+    auth.login("staff")
+    q = published["村干部工资"]
+    html = client.get(f"/questionnaires/{q.id}/edit").get_data(as_text=True)
+    form = re.search(r"<form[^>]*>.*?</form>", html.split('class="card"', 1)[1], re.S).group(0)
+    assert 'formaction="/questionnaires/%d/publish"' % q.id in form
+    assert "data-confirm=" in form and "confirm.js" in html
+
+
+# -- paper entry with a card number consumes the card ---------------------------------------
+
+
+def _paper_card(client, q, card, **extra):
+    data = {"channel": "paper", "card_no": str(card.card_no), "satisfaction": "满意", "identity": "其他",
+            "village": str(card.village_id), **extra}
+    return client.post(f"/questionnaires/{q.id}/paper", data=data, follow_redirects=True)
+
+
+def test_paper_card_number_consumes_the_card_once(client, auth, published, session):
+    auth.login("staff")
+    q = published["村干部工资"]
+    card = card_of(q, 6)
+    first = _paper_card(client, q, card).get_data(as_text=True)
+    receipt = re.search(r"回执码 ([0-9A-Z]{4}-[0-9A-Z]{4})", first).group(1)
+    session.expire_all()
+    stored = session.scalar(select(Response).where(Response.receipt == receipt))
+    assert stored.card_id == card.id and session.get(Link, card.id).used_at is not None
+    # keyed again: refused, naming the first entry
+    again = _paper_card(client, q, card).get_data(as_text=True)
+    assert "已录入" in again and receipt in again
+    assert count(session) == 1
+    # the card link now refuses an online answer
+    assert "此二维码已使用" in client.get(f"/R/{card.token}").get_data(as_text=True)
+
+
+def test_paper_card_double_entry_consumes_card_on_match(client, app, published, session, users):
+    from tests.conftest import Auth
+
+    q = published["村干部工资"]
+    q.double_entry = True
+    session.commit()
+    card = card_of(q, 7)
+    first, second = app.test_client(), app.test_client()
+    Auth(first).login("staff")
+    Auth(second).login("admin")
+    _paper_card(first, q, card, form_no="C-7")
+    session.expire_all()
+    assert session.get(Link, card.id).used_at is None
+    _paper_card(second, q, card, form_no="C-7")
+    session.expire_all()
+    assert session.scalar(select(Response).where(Response.form_no == "C-7")).card_id == card.id
+    assert session.get(Link, card.id).used_at is not None
+
+
+def test_online_answer_then_paper_with_that_card_is_refused(client, auth, published, session):
+    q = published["村干部工资"]
+    card = card_of(q, 8)
+    _, token = open_form(client, card)
+    answer(client, card, token)
+    auth.login("staff")
+    html = _paper_card(client, q, card).get_data(as_text=True)
+    assert "已录入" in html or "已使用" in html
+    assert count(session) == 1
+
+
+# -- the ZIP is self-contained and its names stay inside -----------------------------------
+
+
+def test_bundle_is_self_contained(client, auth, published):
+    auth.login("staff")
+    q = published["村干部工资"]
+    data = client.get(f"/questionnaires/{q.id}/bundle.zip").data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        htmls = [n for n in archive.namelist() if n.endswith(".html")]
+        assert htmls
+        for name in htmls:
+            page = archive.read(name).decode("utf-8")
+            assert "/static/" not in page and "<style>" in page and ".sheet" in page, name
+
+
+def test_bundle_entry_names_are_sanitised(client, auth, published, session):
+    from survey_app.services.distribution import safe_entry_name
+
+    assert safe_entry_name("卡片-001-/../../../../tmp/x.html") == "卡片-001-_.._.._.._.._tmp_x.html"
+    assert safe_entry_name("../a\\b:c.html") == "_.._a_b_c.html"
+    assert not safe_entry_name("..").startswith("..") or "/" not in safe_entry_name("..")
+    auth.login("staff")
+    q = published["村干部工资"]
+    village = card_of(q, 1).village
+    village.name = "/../../../../tmp/x"
+    session.commit()
+    data = client.get(f"/questionnaires/{q.id}/bundle.zip").data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            assert "/" not in name and "\\" not in name and not name.startswith("."), name
+
+
+def test_village_names_must_be_printable(client, auth, published):
+    auth.login("staff")
+    unit_id = published["村干部工资"].indicator.project.unit_id
+    for name in ("坏\x01村\u202e", "/../../../../tmp/x"):
+        response = client.post(f"/units/{unit_id}/villages/new", data={"name": name, "code": "", "population": "",
+                                                                       "cadres": ""})
+        assert "不能使用的字符" in response.get_data(as_text=True) and response.status_code == 200
+
+
+# -- the address the QR codes carry ------------------------------------------------------
+
+
+def test_print_pages_warn_about_a_loopback_address(app, client, auth, published):
+    app.config["PUBLIC_URL"] = None
+    auth.login("staff")
+    q = published["村干部工资"]
+    for path in (f"/questionnaires/{q.id}/distribution", f"/questionnaires/{q.id}/print/posters"):
+        html = client.get(path, base_url="http://127.0.0.1:5000").get_data(as_text=True)
+        assert "http://127.0.0.1:5000" in html and "手机无法打开" in html and "SURVEY_PUBLIC_URL" in html, path
+    html = client.get(f"/questionnaires/{q.id}/print/posters", base_url="http://192.168.1.5").get_data(as_text=True)
+    assert "手机无法打开" in html or "局域网" in html
+    app.config["PUBLIC_URL"] = "https://survey.example.gov.cn"
+    html = client.get(f"/questionnaires/{q.id}/print/posters", base_url="http://127.0.0.1:5000").get_data(
+        as_text=True)
+    assert "手机无法打开" not in html and "HTTPS://SURVEY.EXAMPLE.GOV.CN/R/" in html.upper()
+
+
+def test_address_warning_helper():
+    from survey_app.services.distribution import address_warning
+
+    assert address_warning("http://127.0.0.1:5000")
+    assert address_warning("http://localhost:5000")
+    assert address_warning("http://10.0.0.3")
+    assert address_warning("http://192.168.1.5:8000")
+    assert address_warning("https://survey.example.gov.cn") is None
+
+
+def test_demo_prints_configured_links_and_warns(app, cli):
+    app.config["PUBLIC_URL"] = "https://survey.example.gov.cn"
+    out = cli("demo").output
+    assert "https://survey.example.gov.cn/R/" in out and "手机无法打开" not in out
+    app.config["PUBLIC_URL"] = None
+    out = cli("demo").output
+    assert "手机无法打开" in out and "SURVEY_PUBLIC_URL" in out
+
+
+# -- GETs do not change state ---------------------------------------------------------------
+
+
+def test_opening_distribution_creates_nothing(client, auth, published, session):
+    auth.login("staff")
+    q = published["村干部工资"]
+    session.execute(Link.__table__.update().where(Link.kind == LinkKind.POSTER).values(voided_at=func.now()))
+    session.commit()
+    before = count(session, Link)
+    events = count(session, AuditEvent)
+    client.get(f"/questionnaires/{q.id}/distribution")
+    assert count(session, Link) == before and count(session, AuditEvent) == events
+
+
+def test_publishing_creates_the_poster_links(client, auth, seeded, session):
+    from survey_app.models import Indicator, Unit
+    from survey_app.services.demo import ensure_demo_villages
+
+    unit = seeded.scalar(select(Unit))
+    ensure_demo_villages(seeded, unit)
+    seeded.commit()
+    auth.login("staff")
+    indicator = seeded.scalar(select(Indicator).where(Indicator.name == "群众满意度").order_by(Indicator.id))
+    client.post(f"/indicators/{indicator.id}/questionnaire")
+    q = seeded.scalar(select(Questionnaire).where(Questionnaire.indicator_id == indicator.id))
+    client.post(f"/questionnaires/{q.id}/publish", data={})
+    posters = session.scalars(select(Link).where(Link.questionnaire_id == q.id, Link.kind == LinkKind.POSTER)).all()
+    assert len(posters) == len(unit.villages) + 1
