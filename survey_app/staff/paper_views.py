@@ -13,6 +13,7 @@ from survey_app.models import (
     LinkKind,
     Questionnaire,
 )
+from survey_app.filters import local_time
 from survey_app.services import collection
 from survey_app.services.collection import Answers, CardUsed, NotAccepting, validate_answers
 from survey_app.staff import bp
@@ -64,11 +65,15 @@ def _store_paper(session, questionnaire: Questionnaire, answers: Answers, form: 
         session.commit()
     except CardUsed as exc:
         session.rollback()
-        flash(f"该卡片已于 {exc.used_at:%Y-%m-%d %H:%M} 使用过，不能再录入。", "error")
+        flash(card_used_message(card, exc), "error")
         return None
-    except (ValueError, NotAccepting) as exc:
+    except NotAccepting as exc:
         session.rollback()
-        flash(str(getattr(exc, "reason", exc)), "error")
+        flash(NOT_ACCEPTING.get(exc.reason, "问卷现在不接收答卷。"), "error")
+        return None
+    except ValueError as exc:
+        session.rollback()
+        flash(str(exc), "error")
         return None
     messages = {
         "stored": f"已保存，回执码 {result.response.receipt if result.response else ''}。",
@@ -76,10 +81,49 @@ def _store_paper(session, questionnaire: Questionnaire, answers: Answers, form: 
         "pending": "第一次录入已保存，等待另一位工作人员第二次录入后才计入结果。",
         "matched": "两次录入一致，已计入结果。",
         "mismatch": "两次录入不一致，已列入下方待核对清单：" + "；".join(
-            f"{k}：{a} / {b}" for k, (a, b) in result.differences.items()),
+            describe_differences(questionnaire, result.differences)),
     }
     flash(messages[result.status], "error" if result.status == "mismatch" else "success")
     return redirect(url_for("staff.paper_entry", questionnaire_id=questionnaire.id))
+
+
+NOT_ACCEPTING = {
+    "voided": "这张卡片已作废，不能录入。",
+    "closed": "问卷已结束收集，不能再录入。请先在“二维码发放”页重新开放。",
+    "unpublished": "问卷还没有发布，不能录入。",
+}
+CHANNELS = {"paper": "纸质问卷", "interview": "访谈录入", "poster": "扫海报二维码", "card": "扫卡片二维码"}
+
+
+def card_used_message(card: Link | None, exc: CardUsed) -> str:
+    """Why a card cannot be keyed again, naming the entry that used it (local time)."""
+    number = f"第 {card.card_no} 号卡片" if card is not None else "该卡片"
+    first = exc.response
+    if first is None:
+        return f"{number}已于 {local_time(exc.used_at)} 录入过，同一张卡片只能计入一次，这次没有保存。"
+    how = CHANNELS.get(first.channel.value, first.channel.value)
+    who = f"，录入人 {first.entered_by}" if first.entered_by else ""
+    form_no = f"，问卷编号 {first.form_no}" if first.form_no else ""
+    return (f"{number}已录入过：{local_time(first.submitted_at)}（{how}{who}{form_no}），回执码 {first.receipt}。"
+            "同一张卡片只能计入一次，这次没有保存。")
+
+
+def describe_differences(questionnaire: Questionnaire, differences: dict[str, tuple[str, str]]) -> list[str]:
+    """Double-entry differences in the words of the questionnaire (question text, village and card names)."""
+    version = questionnaire.current_version
+    texts = {q["key"]: q["text"].rstrip("：:？?") for q in (version.content["questions"] if version else [])}
+    villages = {str(v.id): v.name for v in _units_villages(questionnaire)}
+    cards = {str(link.id): f"第 {link.card_no} 号" for link in questionnaire.links if link.card_no is not None}
+    lines = []
+    for key, (first, second) in differences.items():
+        if key == "_village_id":
+            label, first, second = "所在村", villages.get(first, first), villages.get(second, second)
+        elif key == "_card_id":
+            label, first, second = "卡片编号", cards.get(first, first), cards.get(second, second)
+        else:
+            label = texts.get(key, key)
+        lines.append(f"“{label}”：第一次“{first or '未填'}”，第二次“{second or '未填'}”")
+    return lines
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>/paper/resolve", methods=["POST"])
