@@ -156,18 +156,22 @@ def test_village_names_must_be_printable(client, auth, published):
 # -- the address the QR codes carry ------------------------------------------------------
 
 
-def test_print_pages_warn_about_a_loopback_address(app, client, auth, published):
+def test_print_pages_warn_about_a_loopback_address(app, client, users, published):
+    from tests.conftest import PASSWORD
+
+    def get(path, host):
+        client.post("/auth/login", data={"username": "staff", "password": PASSWORD}, base_url=host)
+        return client.get(path, base_url=host).get_data(as_text=True)
+
     app.config["PUBLIC_URL"] = None
-    auth.login("staff")
     q = published["村干部工资"]
-    for path in (f"/questionnaires/{q.id}/distribution", f"/questionnaires/{q.id}/print/posters"):
-        html = client.get(path, base_url="http://127.0.0.1:5000").get_data(as_text=True)
+    for path in (f"/questionnaires/{q.id}/distribution", f"/questionnaires/{q.id}/print/posters",
+                 f"/questionnaires/{q.id}/print/cards"):
+        html = get(path, "http://127.0.0.1:5000")
         assert "http://127.0.0.1:5000" in html and "手机无法打开" in html and "SURVEY_PUBLIC_URL" in html, path
-    html = client.get(f"/questionnaires/{q.id}/print/posters", base_url="http://192.168.1.5").get_data(as_text=True)
-    assert "手机无法打开" in html or "局域网" in html
+    assert "局域网" in get(f"/questionnaires/{q.id}/print/posters", "http://192.168.1.5")
     app.config["PUBLIC_URL"] = "https://survey.example.gov.cn"
-    html = client.get(f"/questionnaires/{q.id}/print/posters", base_url="http://127.0.0.1:5000").get_data(
-        as_text=True)
+    html = get(f"/questionnaires/{q.id}/print/posters", "http://127.0.0.1:5000")
     assert "手机无法打开" not in html and "HTTPS://SURVEY.EXAMPLE.GOV.CN/R/" in html.upper()
 
 

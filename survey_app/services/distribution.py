@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import base64
 import io
+import ipaddress
 import math
+import re
 import secrets
 import zipfile
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import segno
 from sqlalchemy import func, select
@@ -41,6 +44,27 @@ def link_path(link: Link) -> str:
 
 def link_url(base_url: str, link: Link) -> str:
     return base_url.rstrip("/") + link_path(link)
+
+
+def address_warning(base_url: str) -> str | None:
+    """Why phones cannot open links under ``base_url`` (loopback or private address), or None."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".lan")):
+        kind = "本机地址"
+    else:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return None
+        if address.is_loopback or address.is_unspecified:
+            kind = "本机地址"
+        elif address.is_private or address.is_link_local:
+            kind = "局域网内部地址"
+        else:
+            return None
+    return (f"二维码指向的地址是 {base_url}，这是{kind}，村民的手机无法打开。"
+            "请先让管理员把环境变量 SURVEY_PUBLIC_URL 设为对外公开的网址（如 https://survey.example.gov.cn），"
+            "再打印海报和卡片。")
 
 
 def qr_payload(url: str) -> str:
@@ -219,12 +243,24 @@ def plan_cards(
 # -- bundle --------------------------------------------------------------------------------
 
 
+_UNSAFE_IN_ENTRY = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def safe_entry_name(name: str) -> str:
+    """A ZIP entry name that stays inside the folder it is extracted to (no separators, no leading dots)."""
+    cleaned = _UNSAFE_IN_ENTRY.sub("_", name).strip(" ")
+    if cleaned.startswith("."):
+        cleaned = "_" + cleaned
+    return cleaned[:180] or "_"
+
+
 def bundle_zip(files: dict[str, str | bytes]) -> bytes:
-    """A ZIP of rendered print pages and the link list (one click for staff)."""
+    """A ZIP of rendered print pages and the link list (one click for staff); entry names are sanitised."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
-            archive.writestr(name, content.encode("utf-8") if isinstance(content, str) else content)
+            archive.writestr(safe_entry_name(name),
+                             content.encode("utf-8") if isinstance(content, str) else content)
     return out.getvalue()
 
 

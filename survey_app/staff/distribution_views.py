@@ -7,7 +7,7 @@ import io
 from collections import Counter, defaultdict
 
 from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from survey_app.auth.decorators import EDITORS, role_required
 from survey_app.db import get_or_404, get_session
@@ -19,6 +19,7 @@ from survey_app.models import (
 )
 from survey_app.services.distribution import (
     DistributionError,
+    address_warning,
     bundle_zip,
     card_pages,
     ensure_posters,
@@ -32,6 +33,20 @@ from survey_app.services.distribution import (
 from survey_app.staff import bp
 from survey_app.staff.forms import CardsForm, SimpleForm
 from survey_app.staff.questionnaire_views import _actor, base_url
+
+
+def qr_address_warning() -> str | None:
+    """A loud warning when QR codes would carry a loopback or private address (SURVEY_PUBLIC_URL unset)."""
+    if current_app.config.get("PUBLIC_URL"):
+        return None
+    return address_warning(base_url())
+
+
+def _print_css() -> str:
+    """print.css, inlined into the downloaded pages so they print the same off-line."""
+    from pathlib import Path
+
+    return (Path(current_app.static_folder or "") / "print.css").read_text(encoding="utf-8")
 
 
 def _units_villages(questionnaire: Questionnaire) -> list[Village]:
@@ -86,7 +101,7 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
         "staff/distribution.html", q=questionnaire, villages=villages, form=form, plan=plan,
         plan_error=plan_error, posters=posters,
         missing_posters=[v for v in villages if v.id not in posters] + ([] if None in posters else [None]), stats=_card_stats(session, questionnaire), base=base_url(),
-        link_url=link_url, action_form=SimpleForm(),
+        link_url=link_url, action_form=SimpleForm(), address_warning=qr_address_warning(),
     )
 
 
@@ -146,13 +161,14 @@ def print_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
     return _render_posters(questionnaire, request.args.get("village", type=int))
 
 
-def _render_posters(questionnaire: Questionnaire, village_id: int | None) -> str:
+def _render_posters(questionnaire: Questionnaire, village_id: int | None, *, inline_css: str | None = None) -> str:
     villages, base = _print_context(questionnaire, village_id)
     ids = {v.id for v in villages}
     links = [link for link in questionnaire.links if link.kind == LinkKind.POSTER and link.voided_at is None
              and (link.village_id in ids or (village_id is None and link.village_id is None))]
     items = [(link, link_url(base, link), qr_svg(link_url(base, link), scale=10)) for link in links]
-    return render_template("print/posters.html", q=questionnaire, items=items)
+    return render_template("print/posters.html", q=questionnaire, items=items, base=base,
+                           address_warning=qr_address_warning(), inline_css=inline_css)
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>/print/cards")
@@ -163,14 +179,15 @@ def print_cards(questionnaire_id: int):  # type: ignore[no-untyped-def]
     return _render_cards(questionnaire, request.args.get("village", type=int))
 
 
-def _render_cards(questionnaire: Questionnaire, village_id: int | None) -> str:
+def _render_cards(questionnaire: Questionnaire, village_id: int | None, *, inline_css: str | None = None) -> str:
     villages, base = _print_context(questionnaire, village_id)
     ids = {v.id for v in villages}
     cards = [link for link in questionnaire.links if link.kind == LinkKind.CARD and link.village_id in ids
              and link.voided_at is None and link.used_at is None]
     cards.sort(key=lambda c: (c.village.code if c.village else "", c.card_no or 0))
     items = [(c, link_url(base, c), qr_svg(link_url(base, c), scale=4)) for c in cards]
-    return render_template("print/cards.html", q=questionnaire, pages=card_pages(items))
+    return render_template("print/cards.html", q=questionnaire, pages=card_pages(items), base=base,
+                           address_warning=qr_address_warning(), inline_css=inline_css)
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>/bundle.zip")
@@ -178,10 +195,12 @@ def _render_cards(questionnaire: Questionnaire, village_id: int | None) -> str:
 def bundle(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Everything for one questionnaire in one ZIP: posters, card sheets per village, link list."""
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
-    files: dict[str, str | bytes] = {"海报.html": _render_posters(questionnaire, None)}
+    css = _print_css()
+    files: dict[str, str | bytes] = {"海报.html": _render_posters(questionnaire, None, inline_css=css)}
     for village in _units_villages(questionnaire):
         if any(link.kind == LinkKind.CARD and link.village_id == village.id for link in questionnaire.links):
-            files[f"卡片-{village.code}-{village.name}.html"] = _render_cards(questionnaire, village.id)
+            files[f"卡片-{village.code}-{village.name}.html"] = _render_cards(questionnaire, village.id,
+                                                                            inline_css=css)
     out = io.StringIO()
     rows = links_listing(questionnaire, base_url())
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["url"])
