@@ -222,3 +222,44 @@ def test_publishing_creates_the_poster_links(client, auth, seeded, session):
     client.post(f"/questionnaires/{q.id}/publish", data={})
     posters = session.scalars(select(Link).where(Link.questionnaire_id == q.id, Link.kind == LinkKind.POSTER)).all()
     assert len(posters) == len(unit.villages) + 1
+
+
+# -- 自评表 ---------------------------------------------------------------------------------
+
+
+def test_self_evaluation_never_shows_none(published, session, client, auth):
+    import docx
+    import openpyxl
+
+    project = published["村办公经费"].indicator.project
+    auth.login("staff")
+    page = client.get(f"/projects/{project.id}/self-evaluation").get_data(as_text=True)
+    assert "None" not in page
+    # saving the page as shown keeps the narrative empty
+    outcome = re.search(r'<textarea id="outcome" name="outcome"[^>]*>([^<]*)</textarea>', page).group(1)
+    client.post(f"/projects/{project.id}/self-evaluation", data={"outcome": outcome, "initial": "73.18",
+                                                                 "full_year": "73.18", "executed": "70",
+                                                                 "supervisor": "魏县财政局"})
+    for path in ("self-evaluation", "self-evaluation.xlsx", "self-evaluation.docx"):
+        response = client.get(f"/projects/{project.id}/{path}")
+        if path.endswith(".xlsx"):
+            ws = openpyxl.load_workbook(io.BytesIO(response.data)).active
+            values = [c.value for row in ws.iter_rows() for c in row]
+            assert "None" not in [str(v) for v in values if v is not None]
+            assert ws["B3"].value == "魏县财政局" and ws["F3"].value == project.unit.name
+            assert isinstance(ws["D5"].value, (int, float)) and ws["D5"].value == 70
+        elif path.endswith(".docx"):
+            document = docx.Document(io.BytesIO(response.data))
+            text = "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+            assert "None" not in text and "魏县财政局" in text
+        else:
+            assert "None" not in response.get_data(as_text=True)
+
+
+def test_old_literal_none_outcome_is_not_shown(published, session):
+    from survey_app.services.selfeval import build_table, save_entries
+
+    project = published["村办公经费"].indicator.project
+    save_entries(session, project, actor="t", initial=None, full_year=None, executed=None, outcome="None",
+                 weights={"产出指标": 50, "效益指标": 30, "满意度指标": 10, "预算执行率": 10}, actuals={})
+    assert build_table(session, project).outcome == ""
