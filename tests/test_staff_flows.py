@@ -263,3 +263,91 @@ def test_old_literal_none_outcome_is_not_shown(published, session):
     save_entries(session, project, actor="t", initial=None, full_year=None, executed=None, outcome="None",
                  weights={"产出指标": 50, "效益指标": 30, "满意度指标": 10, "预算执行率": 10}, actuals={})
     assert build_table(session, project).outcome == ""
+
+
+# -- natural questions ----------------------------------------------------------------------
+
+LEADING = re.compile(r"[≥≤<>]|\d+(\.\d+)?\s*(%|人|个|天|年|万元)|是否(达到|做到)了“|目标")
+LEADING_INTRO = re.compile(r"[≥≤<>]|\d+(\.\d+)?\s*%|目标")  # the budget is a fact; a target leads the answer
+
+
+def _assert_natural(content):
+    assert not LEADING_INTRO.search(content["intro"]), content["intro"]
+    for question in content["questions"]:
+        if question["key"].startswith("aspect_"):
+            assert not LEADING.search(question["text"]), question["text"]
+            assert question["text"].endswith("？") and len(question["options"]) >= 3
+
+
+def test_seed_questions_read_naturally(published):
+    for q in published.values():
+        content = q.current_version.content
+        _assert_natural(content)
+        kinds = [x["aspect_kind"] for x in content["questions"] if x["key"].startswith("aspect_")]
+        assert len(kinds) == len(set(kinds)) >= 2
+    office = published["村办公经费"].current_version.content
+    texts = [x["text"] for x in office["questions"]]
+    assert "据您了解，“村办公经费”项目的钱或工作是否按时发放、按时完成？" in texts
+    assert "据您了解，应当覆盖的村是否都享受到了“村办公经费”项目？" in texts
+    assert any("“村办公经费正常发放”方面有没有效果" in t for t in texts)
+
+
+def test_own_table_questions_read_naturally():
+    from decimal import Decimal
+
+    from survey_app.models import Indicator, Project
+    from survey_app.services.questionnaires import generate_content
+
+    def ind(level1, level2, name, target, kind, **kw):
+        return Indicator(level1=level1, level2=level2, name=name, target_raw=target, target_kind=kind, **kw)
+
+    project = Project(name="农村道路维修", budget_wan=Decimal("120"), fund_use="维修村内道路12公里", indicators=[
+        ind("产出指标", "数量指标", "维修道路里程", "≥12公里", "quantity"),
+        ind("产出指标", "时效指标", "维修响应时间", "≤3天", "time"),
+        ind("产出指标", "质量指标", "验收合格率", "100%", "quantity"),
+        ind("效益指标", "社会效益指标", "农村人居环境", "明显改善", "qualitative"),
+        ind("满意度指标", "服务对象满意度指标", "群众满意度", "≥90%", "quantity", is_satisfaction=True,
+            respondent_group="villagers"),
+    ])
+    content = generate_content(project.indicators[-1])
+    _assert_natural(content)
+    texts = [x["text"] for x in content["questions"]]
+    assert "您觉得“农村道路维修”项目在“农村人居环境”方面有没有效果？" in texts
+    assert not any("维修响应时间" in t or "≤3天" in t for t in texts)
+
+
+def test_township_cadres_are_one_list_not_villages(client, auth, published, session):
+    q = published["自收自支人员补助"]
+    content = q.current_version.content
+    assert "village" not in [x["kind"] for x in content["questions"]]
+    assert all(link.village_id is None for link in q.links if link.kind == LinkKind.POSTER)
+    auth.login("staff")
+    html = client.get(f"/questionnaires/{q.id}/distribution").get_data(as_text=True)
+    assert "一份名单" in html and "演示村02" not in html
+    client.post(f"/questionnaires/{q.id}/distribution", data={"village": "all", "expected": "98",
+                                                               "response_rate": "70"})
+    session.expire_all()
+    cards = session.scalars(select(Link).where(Link.questionnaire_id == q.id, Link.kind == LinkKind.CARD,
+                                               Link.voided_at.is_(None))).all()
+    assert all(c.village_id is None for c in cards) and len(cards) == 31  # a census of 31, one card each
+    sheet = client.get(f"/questionnaires/{q.id}/print/cards").get_data(as_text=True)
+    assert sheet.count('class="card"') == 31 and "全体调查对象" in sheet
+
+
+def test_cards_top_up_to_the_suggestion(client, auth, published, session):
+    from survey_app.services.distribution import plan_cards
+
+    q = published["村干部工资"]
+    auth.login("staff")
+    data = {"village": "all", "expected": "98", "response_rate": "70"}
+    for _ in range(2):
+        client.post(f"/questionnaires/{q.id}/distribution", data=data)
+    session.expire_all()
+    q = session.get(Questionnaire, q.id)
+    plan = plan_cards(q, list(q.indicator.project.unit.villages), expected=0.98, response_rate=0.7)
+    issued = {}
+    for link in q.links:
+        if link.kind == LinkKind.CARD and link.voided_at is None:
+            issued[link.village_id] = issued.get(link.village_id, 0) + 1
+    for row in plan.rows:
+        assert issued.get(row.village.id, 0) == max(row.cards, 10 if row.village.code <= "003" else 0)

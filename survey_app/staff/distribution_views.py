@@ -21,6 +21,7 @@ from survey_app.services.distribution import (
     DistributionError,
     address_warning,
     bundle_zip,
+    by_village,
     card_pages,
     ensure_posters,
     issue_cards,
@@ -70,7 +71,8 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
     session = get_session()
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
     villages = _units_villages(questionnaire)
-    form = CardsForm(village_choices=villages)
+    one_list = not by_village(questionnaire)
+    form = CardsForm(village_choices=[] if one_list else villages, one_list=one_list)
     plan = plan_error = None
     try:
         plan = plan_cards(questionnaire, villages, expected=(form.expected.data or 98) / 100,
@@ -79,12 +81,16 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
         plan_error = str(exc)
     if form.validate_on_submit():
         try:
-            chosen = villages if form.village.data == "all" else [
-                v for v in villages if str(v.id) == form.village.data]
-            planned = {row.village.id: row.cards for row in plan.rows} if plan else {}
+            chosen: list[Village | None] = [None] if one_list else (villages if form.village.data == "all" else [
+                v for v in villages if str(v.id) == form.village.data])
+            planned = {(row.village.id if row.village else None): row.cards for row in plan.rows} if plan else {}
+            existing = Counter(link.village_id for link in questionnaire.links
+                               if link.kind == LinkKind.CARD and link.voided_at is None)
             total = 0
             for village in chosen:
-                count = form.count.data or planned.get(village.id, 0)
+                key = village.id if village is not None else None
+                # an explicit number adds that many; otherwise top up to the suggestion
+                count = form.count.data or max(0, planned.get(key, 0) - existing[key])
                 if count:
                     total += len(issue_cards(session, questionnaire, village, count, actor=_actor()))
             ensure_posters(session, questionnaire, villages, actor=_actor())
@@ -93,14 +99,18 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
             session.rollback()
             flash(str(exc), "error")
         else:
-            flash(f"已发放 {total} 张一次性卡片。", "success")
+            if total or form.count.data:
+                flash(f"已发放 {total} 张一次性卡片。", "success")
+            else:
+                flash("已发卡片已达到建议张数，没有再发。需要更多时请填写张数。", "success")
             return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
     posters = {link.village_id: link for link in questionnaire.links
                if link.kind == LinkKind.POSTER and link.voided_at is None}
+    shown = [] if one_list else villages
     return render_template(
-        "staff/distribution.html", q=questionnaire, villages=villages, form=form, plan=plan,
+        "staff/distribution.html", q=questionnaire, villages=shown, form=form, plan=plan, one_list=one_list,
         plan_error=plan_error, posters=posters,
-        missing_posters=[v for v in villages if v.id not in posters] + ([] if None in posters else [None]), stats=_card_stats(session, questionnaire), base=base_url(),
+        missing_posters=[v for v in shown if v.id not in posters] + ([] if None in posters else [None]), stats=_card_stats(session, questionnaire), base=base_url(),
         link_url=link_url, action_form=SimpleForm(), address_warning=qr_address_warning(),
     )
 
@@ -182,7 +192,8 @@ def print_cards(questionnaire_id: int):  # type: ignore[no-untyped-def]
 def _render_cards(questionnaire: Questionnaire, village_id: int | None, *, inline_css: str | None = None) -> str:
     villages, base = _print_context(questionnaire, village_id)
     ids = {v.id for v in villages}
-    cards = [link for link in questionnaire.links if link.kind == LinkKind.CARD and link.village_id in ids
+    cards = [link for link in questionnaire.links if link.kind == LinkKind.CARD
+             and (village_id is None or link.village_id in ids)
              and link.voided_at is None and link.used_at is None]
     cards.sort(key=lambda c: (c.village.code if c.village else "", c.card_no or 0))
     items = [(c, link_url(base, c), qr_svg(link_url(base, c), scale=4)) for c in cards]
@@ -201,6 +212,8 @@ def bundle(questionnaire_id: int):  # type: ignore[no-untyped-def]
         if any(link.kind == LinkKind.CARD and link.village_id == village.id for link in questionnaire.links):
             files[f"卡片-{village.code}-{village.name}.html"] = _render_cards(questionnaire, village.id,
                                                                             inline_css=css)
+    if any(link.kind == LinkKind.CARD and link.village_id is None for link in questionnaire.links):
+        files["卡片-全体调查对象.html"] = _render_cards(questionnaire, None, inline_css=css)
     out = io.StringIO()
     rows = links_listing(questionnaire, base_url())
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["url"])
