@@ -351,3 +351,47 @@ def test_cards_top_up_to_the_suggestion(client, auth, published, session):
             issued[link.village_id] = issued.get(link.village_id, 0) + 1
     for row in plan.rows:
         assert issued.get(row.village.id, 0) == max(row.cards, 10 if row.village.code <= "003" else 0)
+
+
+# -- Chinese in the audit log and the double-entry list ----------------------------------------
+
+ENGLISH_JARGON = re.compile(r"\b(issue_cards|publish_questionnaire|enter_paper|User \d+|Questionnaire \d+|inconclusive|"
+                            r"_village_id|aspect_\d|quantity >=|None)\b")
+
+
+def _visible(html):
+    """Page text without tags, scripts and the collapsed 详细 lines meant for auditors."""
+    html = re.sub(r"<details>.*?</details>", "", html, flags=re.S)
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_audit_log_reads_in_chinese_with_a_detail_line(client, auth, published, session):
+    auth.login("admin")
+    q = published["村干部工资"]
+    client.post(f"/questionnaires/{q.id}/distribution", data={"village": "all", "count": "2", "expected": "98",
+                                                               "response_rate": "70"})
+    html = client.get("/audit/log").get_data(as_text=True)
+    assert "发放一次性卡片" in html and "问卷 %d" % q.id in html and "张数：2" in html
+    assert not ENGLISH_JARGON.search(_visible(html)), ENGLISH_JARGON.search(_visible(html))
+    assert "<summary>详细</summary>" in html and "issue_cards" in html  # kept for auditors
+
+
+def test_double_entry_mismatch_in_the_questionnaires_words(client, app, published, session, users):
+    from tests.conftest import Auth
+
+    q = published["村干部工资"]
+    q.double_entry = True
+    session.commit()
+    villages = q.indicator.project.unit.villages
+    first, second = app.test_client(), app.test_client()
+    Auth(first).login("staff")
+    Auth(second).login("admin")
+    base = {"channel": "paper", "form_no": "M-1", "satisfaction": "满意", "identity": "其他"}
+    first.post(f"/questionnaires/{q.id}/paper", data={**base, "village": str(villages[0].id)})
+    flashed = second.post(f"/questionnaires/{q.id}/paper", data={**base, "village": str(villages[1].id),
+                                                                  "satisfaction": "不满意"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "“所在村”：第一次“演示村01”，第二次“演示村02”" in flashed
+    assert "总体来说，您对“村干部工资”项目的实施效果是否满意”：第一次“满意”" in flashed
+    assert not ENGLISH_JARGON.search(_visible(flashed))

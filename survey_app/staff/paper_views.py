@@ -47,7 +47,8 @@ def paper_entry(questionnaire_id: int):  # type: ignore[no-untyped-def]
         errors = {k: "；".join(v) for k, v in form.errors.items()}
     pending = collection.mismatches(session, questionnaire)
     return render_template("staff/paper.html", q=questionnaire, version=version, form=form, villages=villages,
-                           answers=answers_in, errors=errors, mismatches=pending)
+                           answers=answers_in, errors=errors, mismatches=pending,
+                           readable_answers=lambda a: readable_answers(questionnaire, a))
 
 
 def _store_paper(session, questionnaire: Questionnaire, answers: Answers, form: PaperForm):  # type: ignore[no-untyped-def]
@@ -108,21 +109,38 @@ def card_used_message(card: Link | None, exc: CardUsed) -> str:
             "同一张卡片只能计入一次，这次没有保存。")
 
 
+class _Labels:
+    """Question texts, village names and card numbers of a questionnaire, for showing keyed answers."""
+
+    def __init__(self, questionnaire: Questionnaire) -> None:
+        version = questionnaire.current_version
+        self.texts = {q["key"]: q["text"].rstrip("：:？?") for q in (version.content["questions"] if version else [])}
+        self.villages = {str(v.id): v.name for v in _units_villages(questionnaire)}
+        self.cards = {str(link.id): f"第 {link.card_no} 号" for link in questionnaire.links if link.card_no is not None}
+
+    def __call__(self, key: str, value: object) -> tuple[str, str]:
+        text = "" if value is None else str(value)
+        if key == "_village_id":
+            return "所在村", self.villages.get(text, text)
+        if key == "_card_id":
+            return "卡片编号", self.cards.get(text, text)
+        return self.texts.get(key, key), text
+
+
+def readable_answers(questionnaire: Questionnaire, answers: dict[str, object]) -> list[str]:
+    """One keyed entry as “题目：答案” lines (village and card by name, not by id)."""
+    label = _Labels(questionnaire)
+    return [f"{name}：{shown or '未填'}" for name, shown in (label(k, v) for k, v in answers.items())]
+
+
 def describe_differences(questionnaire: Questionnaire, differences: dict[str, tuple[str, str]]) -> list[str]:
     """Double-entry differences in the words of the questionnaire (question text, village and card names)."""
-    version = questionnaire.current_version
-    texts = {q["key"]: q["text"].rstrip("：:？?") for q in (version.content["questions"] if version else [])}
-    villages = {str(v.id): v.name for v in _units_villages(questionnaire)}
-    cards = {str(link.id): f"第 {link.card_no} 号" for link in questionnaire.links if link.card_no is not None}
+    label = _Labels(questionnaire)
     lines = []
     for key, (first, second) in differences.items():
-        if key == "_village_id":
-            label, first, second = "所在村", villages.get(first, first), villages.get(second, second)
-        elif key == "_card_id":
-            label, first, second = "卡片编号", cards.get(first, first), cards.get(second, second)
-        else:
-            label = texts.get(key, key)
-        lines.append(f"“{label}”：第一次“{first or '未填'}”，第二次“{second or '未填'}”")
+        name, first = label(key, first)
+        _, second = label(key, second)
+        lines.append(f"“{name}”：第一次“{first or '未填'}”，第二次“{second or '未填'}”")
     return lines
 
 
