@@ -44,11 +44,26 @@ def readable_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def verdict_label(value: Any) -> str:
+    """A stored verdict code (supported / contradicted / inconclusive / none) in Chinese."""
+    from analysis.verdict import VERDICT_LABELS
+
+    return VERDICT_LABELS.get(str(value), "未判定")
+
+
+def method_label(value: Any) -> str:
+    """An interval method name in Chinese (the technical name belongs in a tooltip)."""
+    from analysis.proportions import METHOD_LABELS
+
+    return METHOD_LABELS.get(str(value), "其他方法")
+
+
 def register_filters(app: Flask) -> None:
     from survey_app.audit.labels import action_label, detail_lines, object_label, technical
 
     app.jinja_env.filters.update(
         wan=wan, local_time=local_time, group_label=group_label, role_label=role_label, readable_json=readable_json,
-        action_label=action_label, detail_lines=detail_lines, technical=technical,
+        action_label=action_label, detail_lines=detail_lines, technical=technical, verdict_label=verdict_label,
+        method_label=method_label,
         event_object=lambda e: object_label(e.object_type, e.object_id),
     )

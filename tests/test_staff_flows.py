@@ -395,3 +395,34 @@ def test_double_entry_mismatch_in_the_questionnaires_words(client, app, publishe
     assert "“所在村”：第一次“演示村01”，第二次“演示村02”" in flashed
     assert "总体来说，您对“村干部工资”项目的实施效果是否满意”：第一次“满意”" in flashed
     assert not ENGLISH_JARGON.search(_visible(flashed))
+
+
+def test_cost_indicator_is_scored_as_a_ceiling(published, session):
+    from survey_app.services.selfeval import build_table, save_entries
+
+    project = published["村干部工资"].indicator.project
+    cost = next(i for i in project.indicators if i.level2 == "成本指标")
+    weights = {"产出指标": 50, "效益指标": 30, "满意度指标": 10, "预算执行率": 10}
+    for actual, full in (("400万元", True), ("411.56万元", True), ("450万元", False)):
+        save_entries(session, project, actor="t", initial=None, full_year=None, executed=None, outcome="",
+                     weights=weights, actuals={cost.id: (actual, None, "")})
+        row = next(r for r in build_table(session, project).rows if r.indicator is cost)
+        assert (row.score == row.points) is full, (actual, row.score)
+
+
+def test_village_total_says_what_it_adds(client, auth, published, session):
+    villages = published["村办公经费"].indicator.project.unit.villages
+    villages[0].population, villages[1].population = 1200, 800
+    session.commit()
+    auth.login("staff")
+    html = client.get("/villages").get_data(as_text=True)
+    assert "2000" in html and "只含填了人数的 2 个村，另 32 个村未填" in html
+
+
+def test_pasted_village_list_is_kept_after_an_error(client, auth, published):
+    auth.login("staff")
+    unit_id = published["村办公经费"].indicator.project.unit_id
+    text = "东村,1200,6\n西村,很多,5"
+    response = client.post(f"/units/{unit_id}/villages/import", data={"text": text})
+    html = response.get_data(as_text=True)
+    assert "第 2 行" in html and "东村,1200,6" in html and "西村,很多,5" in html

@@ -142,6 +142,14 @@ def _auto_deviation(m: Measurement, indicator: Indicator) -> str:
                else "低于目标，需分析原因并改进。"))
 
 
+def scoring_target(indicator: Indicator) -> str:
+    """The target as scored: a 成本指标 is a ceiling (spending less is not worse), so “411.56万元” means ≤."""
+    raw = (indicator.target_raw or "").strip()
+    if indicator.level2 == "成本指标" and raw and raw[0] not in "≤<≥>":
+        return "≤" + raw.lstrip("=＝")
+    return raw
+
+
 def _score(indicator: Indicator, actual: str, points: float, staff: IndicatorActual | None) -> float | None:
     if staff is not None and staff.score is not None:
         return min(float(staff.score), points)
@@ -149,7 +157,7 @@ def _score(indicator: Indicator, actual: str, points: float, staff: IndicatorAct
         return None
     if indicator.target_kind == "quantity":
         try:
-            return score_indicator(indicator.target, actual, points).score  # type: ignore[arg-type]
+            return score_indicator(scoring_target(indicator), actual, points).score  # type: ignore[arg-type]
         except (ValueError, TargetParseError):
             return None
     if actual.strip() in MET_PHRASES:

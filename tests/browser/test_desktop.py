@@ -33,7 +33,7 @@ def test_results_page_for_an_auditor(browser, live_server, tmp_path):
     page.goto(f"{base}/questionnaires/{q.id}/results")
     text = page.locator("main").inner_text()
     assert "97.3%" in text and "达标（有统计支持）" in text and "总体 197 人" in text
-    assert "exact_hypergeometric 95% 单侧下限 95.9%" in text
+    assert "超几何精确区间（有限总体） 95% 单侧下限 95.9%" in text and "exact_hypergeometric" not in text
     assert page.locator("svg.chart").count() == 2
     assert page.locator("text=写回指标").count() == 0  # an auditor changes nothing
     bars = page.locator("svg.chart").first.locator("rect").count()
