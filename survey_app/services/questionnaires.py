@@ -68,8 +68,8 @@ def _money(value: Decimal) -> str:
 
 #: the kinds of aspect question, each with a template a villager reads naturally and its own options
 ASPECT_KINDS: dict[str, tuple[str, list[str]]] = {
-    "timeliness": ("据您了解，{project}的钱或工作是否按时发放、按时完成？", ["按时", "有时拖延", "经常拖延", "不清楚"]),
-    "coverage": ("据您了解，{who}是否都享受到了{project}？", ["都享受到了", "部分享受到了", "没有享受到", "不清楚"]),
+    "timeliness": ("据您了解，{project}的钱或工作是否按时发放、按时完成？", ["是", "部分是", "否", "不清楚"]),
+    "coverage": ("据您了解，{who}是否都享受到了{project}？", ["是", "部分是", "否", "不清楚"]),
     "quality": ("据您了解，{project}的钱是否足额发放、按规定使用？", ["是", "部分是", "否", "不清楚"]),
     "amount": ("据您了解，{project}的钱是否都用在了该用的地方？", ["是", "部分是", "否", "不清楚"]),
     "benefit": ("您觉得{project}在“{topic}”方面有没有效果？", ["效果明显", "有一些效果", "没有效果", "不清楚"]),

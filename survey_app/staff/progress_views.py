@@ -16,6 +16,7 @@ from survey_app.models import (
     Response,
 )
 from survey_app.staff import bp
+from survey_app.services.distribution import by_village
 from survey_app.staff.distribution_views import _card_stats, _units_villages
 
 
@@ -61,7 +62,8 @@ def progress(questionnaire_id: int):  # type: ignore[no-untyped-def]
             population = None
         judged = verdict(overall["satisfied"], overall["valid"], indicator.target, population=population)  # type: ignore[arg-type]
     return render_template(
-        "staff/progress.html", q=questionnaire, villages=_units_villages(questionnaire), per_village=per_village,
+        "staff/progress.html", q=questionnaire, per_village=per_village, one_list=not by_village(questionnaire),
+        villages=_units_villages(questionnaire) if by_village(questionnaire) else [],
         summary=summary, overall=overall, judged=judged, stats=_card_stats(session, questionnaire),
         rate_method=rate_method, channels=list(Channel),
     )
