@@ -426,3 +426,44 @@ def test_pasted_village_list_is_kept_after_an_error(client, auth, published):
     response = client.post(f"/units/{unit_id}/villages/import", data={"text": text})
     html = response.get_data(as_text=True)
     assert "第 2 行" in html and "东村,1200,6" in html and "西村,很多,5" in html
+
+
+def test_paper_form_autofocus_village_by_name_and_third_person_resolves(client, app, published, session, users):
+    from survey_app.services.accounts import create_user
+    from tests.conftest import PASSWORD, Auth
+
+    q = published["村干部工资"]
+    q.double_entry = True
+    create_user(session, "third", PASSWORD, "staff", actor="t")
+    session.commit()
+    first, second, third = app.test_client(), app.test_client(), app.test_client()
+    Auth(first).login("staff")
+    Auth(second).login("admin")
+    Auth(third).login("third")
+    page = first.get(f"/questionnaires/{q.id}/paper").get_data(as_text=True)
+    assert page.count(" autofocus") == 1 and 'list="p-village-names"' in page
+    base = {"channel": "paper", "form_no": "T-1", "identity": "其他", "village": "演示村03"}  # typed by name
+    first.post(f"/questionnaires/{q.id}/paper", data={**base, "satisfaction": "满意"})
+    second.post(f"/questionnaires/{q.id}/paper", data={**base, "satisfaction": "一般"})
+    page = third.get(f"/questionnaires/{q.id}/paper").get_data(as_text=True)
+    resolve = re.search(r'<form method="post" action="[^"]*/paper/resolve">.*?</form>', page, re.S).group(0)
+    assert 'value="演示村03"' in resolve and 'value="满意" checked' in resolve  # pre-filled from the first entry
+    bad = third.post(f"/questionnaires/{q.id}/paper/resolve", data={"form_no": "T-1", "identity": "其他",
+                                                                     "village": "演示村03"}, follow_redirects=True)
+    assert "“总体来说，您对“村干部工资”项目的实施效果是否满意”请选择一项" in bad.get_data(as_text=True)
+    third.post(f"/questionnaires/{q.id}/paper/resolve", data={**base, "satisfaction": "一般"})
+    stored = session.scalar(select(Response).where(Response.form_no == "T-1"))
+    assert stored.satisfaction == "一般" and "third" in stored.entered_by
+    assert stored.village.name == "演示村03"
+
+
+def test_receipt_code_without_hyphen_and_lower_case(client, published, session):
+    q = published["村干部工资"]
+    card = card_of(q, 9)
+    _, token = open_form(client, card)
+    html = answer(client, card, token).get_data(as_text=True)
+    code = re.search(r'class="receipt">([0-9A-Z]{4}-[0-9A-Z]{4})<', html).group(1)
+    found = client.get("/receipt", query_string={"code": code.replace("-", "").lower()})
+    assert found.status_code == 200 and "已记录" in found.get_data(as_text=True)
+    missing = client.get("/receipt", query_string={"code": "abcd efgh"}).get_data(as_text=True)
+    assert "ABCD-EFGH" in missing and "输错了一个字符" in missing

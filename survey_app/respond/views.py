@@ -277,6 +277,8 @@ def receipt():  # type: ignore[no-untyped-def]
     """Public check: is the response with this receipt code in the record (position and hash only)?"""
     from survey_app.services.integrity import receipt_status
 
-    code = (request.args.get("code") or "").strip().upper()
+    from survey_app.services.collection import normalize_receipt
+
+    code = normalize_receipt(request.args.get("code"))
     found = receipt_status(get_session(), code) if code else None
     return _page("respond/receipt.html", status=200 if found or not code else 404, code=code, found=found)

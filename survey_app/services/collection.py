@@ -75,6 +75,14 @@ def new_receipt() -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+def normalize_receipt(text: str | None) -> str:
+    """A receipt code as typed (lower case, no hyphen, spaces, full-width) in its stored form ``ABCD-EFGH``."""
+    import unicodedata
+
+    code = "".join(ch for ch in unicodedata.normalize("NFKC", text or "").upper() if ch.isalnum())
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
+
+
 def new_submission_key() -> str:
     return secrets.token_urlsafe(24)
 

@@ -38,7 +38,8 @@ def paper_entry(questionnaire_id: int):  # type: ignore[no-untyped-def]
     answers_in: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
         answers_in = {k: v for k, v in request.form.items() if k not in ("csrf_token", "channel", "form_no", "card_no")}
-        answers, errors = validate_answers(version.content, answers_in, villages=villages, fixed_village=None)
+        answers, errors = validate_answers(version.content, _village_as_id(answers_in, villages), villages=villages,
+                                           fixed_village=None)
         if answers is not None:
             result = _store_paper(session, questionnaire, answers, form)
             if result is not None:
@@ -49,6 +50,13 @@ def paper_entry(questionnaire_id: int):  # type: ignore[no-untyped-def]
     return render_template("staff/paper.html", q=questionnaire, version=version, form=form, villages=villages,
                            answers=answers_in, errors=errors, mismatches=pending,
                            readable_answers=lambda a: readable_answers(questionnaire, a))
+
+
+def _village_as_id(answers_in: dict[str, str], villages: list) -> dict[str, str]:  # type: ignore[type-arg]
+    """The village typed by name (the field searches as you type) given as its id, as the validator expects."""
+    typed = (answers_in.get("village") or "").strip()
+    match = next((v for v in villages if v.name == typed), None)
+    return {**answers_in, "village": str(match.id)} if match is not None else answers_in
 
 
 def _store_paper(session, questionnaire: Questionnaire, answers: Answers, form: PaperForm):  # type: ignore[no-untyped-def]
@@ -155,10 +163,12 @@ def resolve_paper(questionnaire_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     form_no = request.form.get("form_no", "")
     answers_in = {k: v for k, v in request.form.items() if k not in ("csrf_token", "form_no")}
-    answers, errors = validate_answers(version.content, answers_in, villages=_units_villages(questionnaire),
-                                       fixed_village=None)
+    answers, errors = validate_answers(version.content, _village_as_id(answers_in, _units_villages(questionnaire)),
+                                       villages=_units_villages(questionnaire), fixed_village=None)
     if answers is None:
-        flash("核对结果不完整：" + "；".join(errors.values()), "error")
+        label = _Labels(questionnaire)
+        flash(f"问卷 {form_no} 的核对结果没有保存：" + "；".join(
+            f"“{label(key, '')[0]}”{message}" for key, message in errors.items()), "error")
     else:
         try:
             response = collection.resolve_mismatch(session, questionnaire, form_no, answers, actor=_actor())
