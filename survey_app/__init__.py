@@ -59,8 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.route("/")
     def index():  # type: ignore[no-untyped-def]
-        """Start page: the project list."""
-        return redirect(url_for("staff.projects"))
+        """Start page: the project list (the audit portal for auditors)."""
+        from survey_app.auth.views import home_url
+
+        return redirect(home_url())
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

@@ -59,11 +59,11 @@ def method_label(value: Any) -> str:
 
 
 def register_filters(app: Flask) -> None:
-    from survey_app.audit.labels import action_label, detail_lines, object_label, technical
+    from survey_app.audit.labels import action_label, detail_lines, object_label, problem_text, technical
 
     app.jinja_env.filters.update(
         wan=wan, local_time=local_time, group_label=group_label, role_label=role_label, readable_json=readable_json,
         action_label=action_label, detail_lines=detail_lines, technical=technical, verdict_label=verdict_label,
-        method_label=method_label,
+        method_label=method_label, problem_text=problem_text,
         event_object=lambda e: object_label(e.object_type, e.object_id),
     )

@@ -467,3 +467,48 @@ def test_receipt_code_without_hyphen_and_lower_case(client, published, session):
     assert found.status_code == 200 and "已记录" in found.get_data(as_text=True)
     missing = client.get("/receipt", query_string={"code": "abcd efgh"}).get_data(as_text=True)
     assert "ABCD-EFGH" in missing and "输错了一个字符" in missing
+
+
+# -- auditors ---------------------------------------------------------------------------------
+
+
+def test_auditor_lands_on_the_audit_portal(client, users):
+    from tests.conftest import PASSWORD
+
+    response = client.post("/auth/login", data={"username": "auditor", "password": PASSWORD})
+    assert response.location == "/audit/"
+    assert client.get("/").location == "/audit/"
+
+
+def test_head_page_instruction_works_as_written(client, auth, published):
+    auth.login("auditor")
+    html = client.get("/audit/head").get_data(as_text=True)
+    assert "还没有发布" in html and "不加 <code>--head</code>" in html
+
+
+def test_auditor_verifies_a_downloaded_bundle_in_the_browser(client, auth, published, session):
+    from tests.test_results import add_responses
+
+    q = published["村干部工资"]
+    add_responses(session, q, [(q.indicator.project.unit.villages[0], 5, 1, 0)])
+    session.commit()
+    auth.login("auditor")
+    data = client.get("/audit/bundle.zip").data
+    page = client.post("/audit/verify-bundle", data={"bundle": (io.BytesIO(data), "审计包.zip")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "核验通过" in page and "核对了 6 条答卷" in page
+    # a tampered bundle: one answer changed
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "responses.csv":
+                content = content.replace("非常满意".encode(), "不满意".encode(), 1)
+            target.writestr(name, content)
+    page = client.post("/audit/verify-bundle", data={"bundle": (io.BytesIO(out.getvalue()), "b.zip")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "核验发现问题" in page and "内容被改动" in page and "[altered]" not in _visible(page)
+    junk = client.post("/audit/verify-bundle", data={"bundle": (io.BytesIO(b"not a zip"), "x.zip")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "不是本系统导出的审计包" in junk

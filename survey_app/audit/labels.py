@@ -66,6 +66,23 @@ VALUES = {
 }
 
 
+PROBLEMS = {
+    "altered": "内容被改动", "deleted": "记录被删除", "inserted": "插入了记录", "reordered": "顺序被打乱",
+    "truncated": "链尾被截断", "not_extended": "没有延续链头", "missing_chain": "缺少记录链",
+}
+
+
+def problem_text(problem: Any) -> str:
+    """A verification finding in Chinese: what, where (chain and position), and the detail."""
+    kind = PROBLEMS.get(getattr(problem, "kind", ""), "问题")
+    chain = getattr(problem, "chain_key", "")
+    where = "全部记录" if chain in ("*", "") else ("操作日志链" if chain == "audit" else f"记录链 {chain}")
+    seq = getattr(problem, "seq", None)
+    where += f" 第 {seq} 条" if seq is not None else ""
+    receipt = f"（回执码 {problem.receipt}）" if getattr(problem, "receipt", None) else ""
+    return f"{kind}：{where}{receipt}。{getattr(problem, 'detail', '')}"
+
+
 def action_label(action: str) -> str:
     return ACTIONS.get(action, "其他操作")
 
