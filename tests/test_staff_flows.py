@@ -512,3 +512,17 @@ def test_auditor_verifies_a_downloaded_bundle_in_the_browser(client, auth, publi
     junk = client.post("/audit/verify-bundle", data={"bundle": (io.BytesIO(b"not a zip"), "x.zip")},
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "不是本系统导出的审计包" in junk
+
+
+def test_double_entry_switch_says_when_it_takes_effect(client, auth, published):
+    auth.login("staff")
+    q = published["村干部工资"]
+    page = client.post(f"/questionnaires/{q.id}/edit", data=_edit_data(q, double_entry="y"),
+                       follow_redirects=True).get_data(as_text=True)
+    assert "双人录入已开启" in page and "立即生效，不需要重新发布" in page
+
+
+def test_staff_pages_have_a_folding_menu(client, auth, published):
+    auth.login("staff")
+    html = client.get("/projects").get_data(as_text=True)
+    assert 'class="menu-button" aria-expanded="false" aria-controls="main-nav"' in html

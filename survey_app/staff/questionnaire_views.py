@@ -121,6 +121,7 @@ def edit_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
         form.rate_method.data = draft.get("rate_method", "top2")
         form.double_entry.data = questionnaire.double_entry
     if form.validate_on_submit():
+        was_double = questionnaire.double_entry
         try:
             _save_draft(session, questionnaire, form)
             session.commit()
@@ -128,7 +129,11 @@ def edit_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
             session.rollback()
             flash(str(exc), "error")
         else:
-            flash("草稿已保存。发布后才会对答卷人生效。", "success")
+            flash("草稿已保存。问卷内容要发布后才会对答卷人生效。", "success")
+            if questionnaire.double_entry != was_double:
+                flash("纸质问卷双人录入已" + ("开启：从现在起录入的纸质问卷要由两位工作人员分别录入，一致后才计入结果"
+                                        if questionnaire.double_entry else "关闭：从现在起录入一次即计入结果")
+                      + "。这项设置立即生效，不需要重新发布；已经录入的问卷不受影响。", "success")
             return redirect(url_for("staff.edit_questionnaire", questionnaire_id=questionnaire.id))
     return render_template("staff/questionnaire_edit.html", q=questionnaire, form=form, action_form=SimpleForm())
 
