@@ -58,12 +58,23 @@ def method_label(value: Any) -> str:
     return METHOD_LABELS.get(str(value), "其他方法")
 
 
+TARGET_KINDS = {"quantity": "定量", "time": "时效", "qualitative": "定性"}
+
+
+def target_label(target: Any) -> str:
+    """How a parsed target was understood, in Chinese: “定量 ≥95%”, “时效：12月底前”, “定性”."""
+    kind = TARGET_KINDS.get(getattr(target, "kind", ""), "其他")
+    if getattr(target, "kind", "") == "quantity" and getattr(target, "value", None) is not None:
+        return f"{kind} {target}"
+    return kind
+
+
 def register_filters(app: Flask) -> None:
     from survey_app.audit.labels import action_label, detail_lines, object_label, problem_text, technical
 
     app.jinja_env.filters.update(
         wan=wan, local_time=local_time, group_label=group_label, role_label=role_label, readable_json=readable_json,
         action_label=action_label, detail_lines=detail_lines, technical=technical, verdict_label=verdict_label,
-        method_label=method_label, problem_text=problem_text,
+        method_label=method_label, problem_text=problem_text, target_label=target_label,
         event_object=lambda e: object_label(e.object_type, e.object_id),
     )
