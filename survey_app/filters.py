@@ -55,7 +55,12 @@ def method_label(value: Any) -> str:
     """An interval method name in Chinese (the technical name belongs in a tooltip)."""
     from analysis.proportions import METHOD_LABELS
 
-    return METHOD_LABELS.get(str(value), "其他方法")
+    labels = {**METHOD_LABELS, "census": "全面调查（没有抽样误差）", "t": "t 分布区间", "none": "未判定"}
+    text = str(value)
+    if "; verdict: " in text:  # a write-back records "interval method; verdict: verdict method"
+        shown, judged = text.split("; verdict: ", 1)
+        return f"{labels.get(shown, '其他方法')}；判定用{labels.get(judged, '其他方法')}"
+    return labels.get(text, "其他方法")
 
 
 TARGET_KINDS = {"quantity": "定量", "time": "时效", "qualitative": "定性"}

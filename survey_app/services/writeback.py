@@ -83,12 +83,14 @@ def latest_measurement(session: Session, indicator: Indicator) -> Measurement | 
 
 
 def footnote(m: Measurement) -> str:
-    """n, population, method and interval in one sentence, for the table's footnote."""
+    """n, population, method and interval in one sentence, for the table's footnote (Chinese, local date)."""
+    from survey_app.filters import local_time, method_label
+
     population = f"总体 {m.population} 人" if m.population else "总体人数未知"
     scale, unit = (100, "%") if m.actual_value.endswith("%") else (1, "分")
     verdict = {"supported": "达标有统计支持", "contradicted": "未达标", "inconclusive": "尚无定论",
                "none": "未判定"}[m.verdict]
     return (f"问卷调查，有效答卷 n={m.n}，{population}，{m.details.get('design_label', m.design)}；"
             f"{int(m.confidence * 100)}% 区间 [{m.lower * scale:.1f}{unit}, {m.upper * scale:.1f}{unit}]，"
-            f"单侧下限 {m.bound * scale:.1f}{unit}（{m.method}）；结论：{verdict}；"
-            f"问卷版本 {','.join(str(x) for x in m.versions)}；{m.created_at:%Y-%m-%d} 写回。")
+            f"单侧下限 {m.bound * scale:.1f}{unit}（{method_label(m.method)}）；结论：{verdict}；"
+            f"问卷版本 {','.join(str(x) for x in m.versions)}；{local_time(m.created_at)[:10]} 写回。")
