@@ -105,7 +105,8 @@ def _value(value: Any) -> str:
 
 def detail_lines(details: dict[str, Any] | None) -> list[str]:
     """Each detail as “中文名：值”; keys without a Chinese name are left for the 详细 line."""
-    return [f"{DETAILS[key]}：{_value(value)}" for key, value in (details or {}).items() if key in DETAILS]
+    return [f"{DETAILS[key]}：{_value(value)}" for key, value in (details or {}).items()
+            if key in DETAILS and value not in ("", None, [], {})]
 
 
 def technical(event: Any) -> str:

@@ -17,3 +17,16 @@ document.addEventListener("click", function (event) {
   button.setAttribute("aria-expanded", open ? "true" : "false");
   nav.classList.toggle("open", open);
 });
+
+// Tables that scroll sideways on a phone can be reached and scrolled with the keyboard.
+function markScrollRegions() {
+  document.querySelectorAll("main table, main .scroll").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth + 1) {
+      box.setAttribute("tabindex", "0");
+    } else if (box.getAttribute("tabindex") === "0") {
+      box.removeAttribute("tabindex");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", markScrollRegions);
+window.addEventListener("resize", markScrollRegions);
