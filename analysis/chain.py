@@ -63,6 +63,16 @@ AUDIT_FIELDS: dict[str, type] = {
 AUDIT_CHAIN = "audit"
 
 
+def unescape_cell(text: str) -> str:
+    """The exact value behind a cell of the audit bundle's CSVs.
+
+    The bundle writer puts an apostrophe before a value a spreadsheet would run as a
+    formula (and before one that already starts with an apostrophe), so opening the CSV
+    in a spreadsheet runs nothing; removing one leading apostrophe gives the stored value.
+    """
+    return text[1:] if text.startswith("'") else text
+
+
 def timestamp(value: dt.datetime | str) -> str:
     """UTC ISO 8601 with microseconds; naive datetimes are UTC (SQLite returns them naive)."""
     if isinstance(value, str):

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_extends, root, verify_rows
+from analysis.chain import AUDIT_CHAIN, AUDIT_FIELDS, Problem, check_extends, root, unescape_cell, verify_rows
 from analysis.proportions import proportion_interval
 from analysis.scoring import score_interval
 from analysis.stratified import IntervalUndefined, stratified_interval
@@ -51,13 +51,17 @@ class BundleError(ValueError):
     """The file is not a readable audit bundle."""
 
 
+def _read_csv(archive: zipfile.ZipFile, name: str) -> list[dict[str, Any]]:
+    rows = csv.DictReader(io.StringIO(archive.read(name).decode("utf-8")))
+    return [{k: unescape_cell(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+
+
 def _read(path: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, str]], list[dict[str, Any]]]:
     try:
         archive = zipfile.ZipFile(path)
         manifest = json.loads(archive.read("manifest.json"))
-        responses = list(csv.DictReader(io.StringIO(archive.read("responses.csv").decode("utf-8"))))
-        exclusions = list(csv.DictReader(io.StringIO(archive.read("exclusions.csv").decode("utf-8"))))
-        events = list(csv.DictReader(io.StringIO(archive.read("audit_log.csv").decode("utf-8"))))
+        responses, exclusions, events = (_read_csv(archive, name)
+                                         for name in ("responses.csv", "exclusions.csv", "audit_log.csv"))
     except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"not a readable audit bundle: {exc}") from None
     for row in responses:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, abort, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,17 @@ def resource_dir(name: str) -> Path:
     if checkout.is_dir():
         return checkout
     return Path(sys.prefix) / "share" / "survey-app" / name
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Respondent pages never use the staff session: no ``Vary: Cookie`` on them (Flask-Login reads
+    the session after every request), so the Back button finds the cached form page even though
+    the device cookie was set by it."""
+
+    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+        if request.blueprint == "respond" and not session.modified:
+            session.accessed = False
+        super().save_session(app, session, response)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,6 +48,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from survey_app.config import load_config
 
     app.config.from_mapping(load_config(app.instance_path, test_config))
+    app.session_interface = _SessionInterface()
+
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from survey_app import db
     from survey_app.extensions import csrf, limiter, login_manager
@@ -44,6 +63,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    if (app.config.get("RATELIMIT_ENABLED", True) and str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory")
+            and app.config["WORKERS"] > 1):
+        app.logger.warning(
+            "rate limits are kept in memory by each of the %d worker processes, so every limit is %d times "
+            "as loose; set SURVEY_REDIS_URL (the production store) to share them", app.config["WORKERS"],
+            app.config["WORKERS"])
 
     from survey_app import errors
     from survey_app.audit import bp as audit_bp
@@ -64,6 +89,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         return redirect(home_url())
 
+    from survey_app.auth.views import enforce_lifetimes
+
+    app.before_request(enforce_lifetimes)
+
+    @app.before_request
+    def _refuse_long_urls():  # type: ignore[no-untyped-def]
+        # QR links are ~60 characters; gunicorn refuses request lines over --limit-request-line
+        # with an English page of its own, so this limit sits below it (README "Security")
+        if len(request.full_path) > app.config["MAX_URL_LENGTH"]:
+            abort(414)
+
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault(
@@ -74,6 +110,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["HSTS"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.blueprint in ("staff", "audit", "auth"):
+            # staff pages, every export and card print pages (unused single-use URLs) stay off disk
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     from survey_app.filters import register_filters

@@ -96,10 +96,14 @@ def init_app(app: Flask) -> Database:
     @app.teardown_appcontext
     def _close_session(exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             if exc is not None:
                 session.rollback()
             session.close()
+        except Exception:  # noqa: BLE001 - a dropped connection: the response is already made
+            app.logger.warning("closing the database session failed", exc_info=True)
 
     return database
 

@@ -1,7 +1,7 @@
 """staff: paper forms may carry their card; self-evaluation 主管部门
 
 Revision ID: 5f1c2d3e4a6b
-Revises: 924eae6c78ec
+Revises: b7d1e4a9c2f0
 Create Date: 2026-11-28 07:40:00
 
 A paper form keyed with its card number consumes that card (responses.card_id),
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5f1c2d3e4a6b"
-down_revision = "924eae6c78ec"
+down_revision = "b7d1e4a9c2f0"
 branch_labels = None
 depends_on = None
 

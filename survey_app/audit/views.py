@@ -17,6 +17,7 @@ from analysis.chain import root
 from survey_app.audit import bp
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
 from survey_app.db import get_or_404, get_session
+from survey_app.forms_base import controls_in
 from survey_app.models import (
     AuditEvent,
     Link,
@@ -26,6 +27,7 @@ from survey_app.models import (
     Questionnaire,
     Response,
 )
+from survey_app.services.cellsafe import safe_cell
 from survey_app.services.exclusions import exclusions_for
 from survey_app.services.flags import compute_flags, flagged_ids
 from survey_app.services.integrity import EXPORT_FIELDS, bundle, current_head, publish_head, verify_database
@@ -65,6 +67,10 @@ def publish():  # type: ignore[no-untyped-def]
     session = get_session()
     if not SimpleForm().validate_on_submit():
         abort(400)
+    refused = controls_in(备注=request.form.get("note"))
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("audit.index"))
     head = publish_head(session, actor=current_user.username, note=request.form.get("note", ""))
     session.commit()
     flash(f"已发布链头 {head.root}。请打印或发送给审计人员。", "success")
@@ -242,7 +248,8 @@ def export(kind: str, fmt: str):  # type: ignore[no-untyped-def]
         abort(404)
     questionnaire_id = request.args.get("questionnaire", type=int)
     questionnaire = get_or_404(Questionnaire, questionnaire_id) if questionnaire_id else None
-    fields, rows = _table(kind, questionnaire)
+    fields, raw_rows = _table(kind, questionnaire)
+    rows = [[safe_cell(value) for value in row] for row in raw_rows]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)

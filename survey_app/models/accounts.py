@@ -36,6 +36,9 @@ class User(UserMixin, Base):
     )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: part of every login session's identity; raising it (logout, password, role or active
+    #: change: services.accounts.end_sessions) ends every session of the account at once
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username} {self.role}>"
@@ -43,6 +46,9 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login: the session stores id and session version
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

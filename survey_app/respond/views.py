@@ -11,17 +11,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import secrets
 from pathlib import Path
 
 from flask import Response as FlaskResponse
-from flask import current_app, make_response, render_template, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import current_app, g, make_response, render_template, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import contains_eager
 
 from survey_app.db import get_session
-from survey_app.extensions import csrf, limiter
+from survey_app.extensions import client_address, csrf, limiter
 from survey_app.models import (
     Channel,
     Indicator,
@@ -34,6 +35,7 @@ from survey_app.models import (
     Village,
 )
 from survey_app.respond import bp
+from survey_app.services.cellsafe import clean_text
 from survey_app.services.collection import (
     CardUsed,
     NotAccepting,
@@ -48,6 +50,9 @@ from survey_app.services.collection import (
 )
 
 FORM_MAX_AGE = 2 * 24 * 3600
+#: a random id per phone, signed; the per-device rate limit rests on it (README "Security")
+DEVICE_COOKIE = "survey_device"
+DEVICE_COOKIE_AGE = 365 * 24 * 3600
 CSS_PATH = Path(__file__).resolve().parent.parent / "static" / "respond.css"
 _css_cache: dict[str, str] = {}
 
@@ -92,19 +97,54 @@ def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type
     # not "no-store": the Back button must bring back the same form (same signed token), so
     # that submitting it again finds the stored response instead of making a second one
     response.headers["Cache-Control"] = "private, max-age=0"
+    if _device_id() is None:
+        response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(secrets.token_urlsafe(16)),
+                            max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
+                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
+
+
+def _device_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="respond-device")
+
+
+def _device_id() -> str | None:
+    """The id in this phone's signed device cookie (None: no cookie, or a forged one)."""
+    if "device_id" not in g:
+        try:
+            g.device_id = _device_signer().loads(request.cookies.get(DEVICE_COOKIE, ""))
+        except BadSignature:
+            g.device_id = None
+    return g.device_id
 
 
 def _hashes() -> tuple[str, str]:
     secret = current_app.config["SECRET_KEY"]
     address = request.remote_addr or ""
-    agent = request.headers.get("User-Agent", "")
-    language = request.headers.get("Accept-Language", "")
-    return salted_hash(secret, "net", address), salted_hash(secret, "dev", address, agent, language)
+    device = _device_id()
+    if device is None:
+        agent = request.headers.get("User-Agent", "")
+        language = request.headers.get("Accept-Language", "")
+        return salted_hash(secret, "net", address), salted_hash(secret, "dev", address, agent, language)
+    return salted_hash(secret, "net", address), salted_hash(secret, "dev", device)
 
 
 def _device_key() -> str:
-    return _hashes()[1]
+    """Phones with the device cookie: one bucket each (a village behind one network still answers)."""
+    return f"device:{_device_id()}"
+
+
+def _no_cookie_key() -> str:
+    """Clients without a valid device cookie share one stricter bucket per address."""
+    return "no-cookie:" + client_address()
+
+
+def _no_device_limit() -> bool:
+    return _limits_on() or _device_id() is None
+
+
+def _no_shared_limit() -> bool:
+    return _limits_on() or _device_id() is not None
 
 
 def _link_key() -> str:
@@ -205,7 +245,9 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
 # (RFC 9111 §4.4), and the Back button must find the form page, with its token, still cached.
 @bp.route("/R/<token>/submit", methods=["POST"])
 @csrf.exempt  # the signed form token below protects this form; respondents have no session
-@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_DEVICE"], key_func=_device_key, exempt_when=_limits_on)
+@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_DEVICE"], key_func=_device_key, exempt_when=_no_device_limit)
+@limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NO_COOKIE"], key_func=_no_cookie_key,
+               exempt_when=_no_shared_limit)
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NETWORK"], exempt_when=_limits_on)
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_LINK"], key_func=_link_key, exempt_when=_limits_on)
 def submit_link(token: str):  # type: ignore[no-untyped-def]
@@ -214,7 +256,9 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     link = _load_link(token)
     if link is None:
         return _refusal(None, "invalid", status=404)
-    answers_in = {k: v for k, v in request.form.items() if k != "form_token"}
+    typed = {k: v for k, v in request.form.items() if k != "form_token"}
+    # what is shown again never carries control characters (validate_answers refuses them)
+    answers_in = {k: clean_text(v) for k, v in typed.items()}
     try:
         payload = _serializer().loads(request.form.get("form_token", ""), max_age=FORM_MAX_AGE)
     except SignatureExpired:
@@ -244,9 +288,11 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         return _refusal(link, "forged", status=400)
     if link.kind == LinkKind.CARD:
         used = card_response(session, link)
+        if used is not None and used.submission_key == payload["k"]:  # this very form, stored meanwhile
+            return _page("respond/thanks.html", link=link, response=used, repeat=True)
         if used is not None:
             return _refusal(link, "used", used_at=used.submitted_at)
-    answers, errors = validate_answers(version_content(version), answers_in, villages=_villages(link),
+    answers, errors = validate_answers(version_content(version), typed, villages=_villages(link),
                                        fixed_village=link.village)
     if answers is None:
         return _form_page(link, version, token=request.form["form_token"], answers=answers_in, errors=errors,
@@ -279,6 +325,6 @@ def receipt():  # type: ignore[no-untyped-def]
 
     from survey_app.services.collection import normalize_receipt
 
-    code = normalize_receipt(request.args.get("code"))
+    code = normalize_receipt(clean_text(request.args.get("code") or ""))[:20]
     found = receipt_status(get_session(), code) if code else None
     return _page("respond/receipt.html", status=200 if found or not code else 404, code=code, found=found)

@@ -6,12 +6,16 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey_app.models import Role, User
 from survey_app.services import audit_log
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,80}$")
 MIN_PASSWORD = 8
+
+
+_dummy_hash: list[str] = []
 
 
 class AccountError(ValueError):
@@ -21,6 +25,26 @@ class AccountError(ValueError):
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"密码至少需要 {MIN_PASSWORD} 个字符。")
+
+
+def end_sessions(user: User) -> None:
+    """End every login session of ``user`` (all devices): logout, password, role or active change."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+def authenticate(session: Session, username: str, password: str) -> tuple[User | None, bool]:
+    """(the account named ``username`` or None, whether ``password`` is its password).
+
+    An unknown name costs one password hash too, so response times do not tell which
+    names exist.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        if not _dummy_hash:
+            _dummy_hash.append(generate_password_hash("not a password of anyone"))
+        check_password_hash(_dummy_hash[0], password)
+        return None, False
+    return user, user.check_password(password)
 
 
 def create_user(session: Session, username: str, password: str, role: Role | str, *, actor: str) -> User:
@@ -65,6 +89,7 @@ def update_user(
         user.set_password(password)
         changes["password"] = "changed"
     if changes:
+        end_sessions(user)
         session.flush()
         audit_log.record(session, actor=actor, action="update_user", obj=user, **changes)
     return user

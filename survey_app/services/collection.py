@@ -38,9 +38,11 @@ from survey_app.models import (
     Village,
 )
 from survey_app.services import audit_log, integrity
+from survey_app.services.cellsafe import has_control
 from survey_app.services.questionnaires import MAX_COMMENT
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CONTROL_ANSWER = "这一项含有无法保存的控制字符（不可见的特殊字符），已为您删除，请检查后再次提交。"
 
 
 class CardUsed(Exception):
@@ -112,6 +114,9 @@ def validate_answers(
     for question in questions_for(content, village_fixed=fixed_village is not None):
         key, kind = question["key"], question["kind"]
         raw = (form.get(key) or "").strip()
+        if has_control(raw):
+            errors[key] = CONTROL_ANSWER
+            continue
         if kind == "text":
             if len(raw) > MAX_COMMENT:
                 errors[key] = f"意见建议最多 {MAX_COMMENT} 字，现在有 {len(raw)} 字，请删减。"
@@ -178,6 +183,8 @@ def _already_stored(session: Session, submission_key: str, card: Link | None) ->
         return existing
     if card is not None:
         used = card_response(session, card)
+        if used is not None and used.submission_key == submission_key:  # stored between the two reads
+            return used
         if used is not None:
             raise CardUsed(used.submitted_at, used)
     return None

@@ -165,12 +165,15 @@ def receipt_status(session: Session, receipt: str) -> dict[str, Any] | None:
 
 
 def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
+    """A bundle CSV: exact values (the hashes cover them), formulas escaped reversibly."""
+    from survey_app.services.cellsafe import safe_cell
+
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (json.dumps(v, ensure_ascii=False, sort_keys=True) if isinstance(v, dict)
-                             else "" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: safe_cell(json.dumps(v, ensure_ascii=False, sort_keys=True) if isinstance(v, dict)
+                                      else "" if v is None else v, exact=True) for k, v in row.items()})
     return out.getvalue()
 
 
@@ -210,6 +213,8 @@ def bundle(session: Session, *, actor: str) -> bytes:
         "record_fields": list(RECORD_FIELDS),
         "audit_fields": list(AUDIT_FIELDS),
         "figures": figures,
+        "csv_cells": "a value a spreadsheet would run as a formula (= + - @ tab CR), or one starting with an "
+                     "apostrophe, has one apostrophe put before it; remove one leading apostrophe to read the exact value",
         "files": ["responses.csv", "questionnaire_versions.json", "cards.csv", "exclusions.csv", "audit_log.csv"],
     }
     out = io.BytesIO()

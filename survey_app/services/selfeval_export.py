@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from survey_app.services.cellsafe import clean_text, safe_cell
 from survey_app.services.selfeval import EvalTable
 
 TITLE = "项目支出绩效自评表（{year}年度）"
@@ -36,7 +37,7 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
     left = Alignment(wrap_text=True, vertical="center", horizontal="left")
     project = table.project
     ws.merge_cells("A1:H1")
-    ws["A1"] = TITLE.format(year=table.year)
+    ws["A1"] = safe_cell(TITLE.format(year=table.year))
     ws["A1"].font = Font(name=FONT, size=16, bold=True)
     ws["A1"].alignment = wrap
     rows: list[list[Any]] = [
@@ -52,7 +53,7 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
     for offset, values in enumerate(rows):
         for col, value in enumerate(values, start=1):
             if value is not None:
-                ws.cell(start + offset, col, value)
+                ws.cell(start + offset, col, safe_cell(value))
     for col in (2, 3, 4):  # budget figures are numbers, shown with two decimals
         ws.cell(5, col).number_format = "0.00"
     ws.cell(5, 6).number_format = "0.00%"
@@ -68,7 +69,7 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
         values = [row.level1, row.level2, row.name + (row.note or ""), row.target, row.actual, row.points,
                   row.score if row.score is not None else "待评分", row.deviation]
         for col, value in enumerate(values, start=1):
-            ws.cell(r, col, value)
+            ws.cell(r, col, safe_cell(value))
     for column, top, bottom in _level_runs(table):
         ws.merge_cells(start_row=first + top, start_column=column + 1, end_row=first + bottom, end_column=column + 1)
     total_row = first + len(table.rows)
@@ -79,7 +80,7 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
     last = total_row
     for note in table.footnotes:
         last += 1
-        ws.cell(last, 1, note)
+        ws.cell(last, 1, safe_cell(note))
         ws.merge_cells(start_row=last, start_column=1, end_row=last, end_column=8)
         ws.cell(last, 1).alignment = left
     for row_cells in ws.iter_rows(min_row=2, max_row=total_row, max_col=8):
@@ -123,7 +124,7 @@ def export_xlsx(tables: list[EvalTable]) -> bytes:
     workbook.remove(workbook.active)
     used: set[str] = set()
     for table in tables:
-        name = "".join(ch for ch in table.project.name if ch not in "[]:*?/\\")[:28] or "项目"
+        name = "".join(ch for ch in clean_text(table.project.name) if ch not in "[]:*?/\\'")[:28] or "项目"
         base, n = name, 2
         while name in used:
             name, n = f"{base}{n}", n + 1
@@ -151,7 +152,7 @@ def export_docx(table: EvalTable) -> bytes:
     style.font.name = FONT
     style.font.size = Pt(10)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
-    title = document.add_paragraph(TITLE.format(year=table.year))
+    title = document.add_paragraph(clean_text(TITLE.format(year=table.year)))
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     title.runs[0].font.size = Pt(16)
     title.runs[0].bold = True
@@ -164,7 +165,8 @@ def export_docx(table: EvalTable) -> bytes:
         cell = grid.cell(r, c)
         if c2 is not None and c2 != c:
             cell = cell.merge(grid.cell(r, c2))
-        cell.text = "" if text is None else str(text)
+        # Word runs no formulas: only the characters its XML cannot hold are removed
+        cell.text = "" if text is None else clean_text(str(text))
 
     put(0, 0, "项目名称"), put(0, 1, project.name, 3), put(0, 4, "项目编码"), put(0, 5, project.code, 7)
     put(1, 0, "主管部门"), put(1, 1, table.supervisor, 3), put(1, 4, "实施单位"), put(1, 5, project.unit.name, 7)
@@ -192,7 +194,7 @@ def export_docx(table: EvalTable) -> bytes:
     put(last, 5, _fmt(table.total_points))
     put(last, 6, _fmt(table.total) if table.total is not None else "待评分", 7)
     for note in table.footnotes:
-        p = document.add_paragraph(note)
+        p = document.add_paragraph(clean_text(note))
         p.runs[0].font.size = Pt(9)
     out = io.BytesIO()
     document.save(out)

@@ -17,6 +17,7 @@ from survey_app.models import (
     Questionnaire,
     Village,
 )
+from survey_app.services.cellsafe import safe_cell
 from survey_app.services.distribution import (
     DistributionError,
     address_warning,
@@ -218,7 +219,7 @@ def bundle(questionnaire_id: int):  # type: ignore[no-untyped-def]
     rows = links_listing(questionnaire, base_url())
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["url"])
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
     files["links.csv"] = "\ufeff" + out.getvalue()
     data = bundle_zip(files)
     name = f"questionnaire-{questionnaire.id}.zip"

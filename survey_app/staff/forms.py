@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -13,12 +12,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from survey_app.forms_base import BaseForm
 from survey_app.models import GROUP_LABELS
 
 ROLE_CHOICES = [SelectChoice("staff", "工作人员"), SelectChoice("auditor", "审计人员"), SelectChoice("admin", "管理员")]
 
 
-class UploadForm(FlaskForm):
+class UploadForm(BaseForm):
     file = FileField("目标表文件（.docx、.xlsx 或文本）", validators=[FileRequired("请选择要导入的文件")])
     unit_code = StringField("单位编码（文件中没有时填写）", validators=[Optional(), Length(max=32)])
     unit_name = StringField("单位名称（文件中没有时填写）", validators=[Optional(), Length(max=200)])
@@ -26,7 +26,7 @@ class UploadForm(FlaskForm):
     submit = SubmitField("预览")
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(BaseForm):
     digest = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{64}$")])
     filename = HiddenField(validators=[DataRequired(), Length(max=300)])
     unit_code = HiddenField(validators=[Optional(), Length(max=32)])
@@ -35,7 +35,7 @@ class ConfirmImportForm(FlaskForm):
     submit = SubmitField("确认导入")
 
 
-class IndicatorForm(FlaskForm):
+class IndicatorForm(BaseForm):
     respondent_group = SelectField(
         "调查对象", choices=[SelectChoice(g.value, label) for g, label in GROUP_LABELS.items()]
     )
@@ -44,7 +44,7 @@ class IndicatorForm(FlaskForm):
     submit = SubmitField("保存并确认")
 
 
-class VillageForm(FlaskForm):
+class VillageForm(BaseForm):
     name = StringField("村名", validators=[DataRequired("请填写村名"), Length(max=100)])
     code = StringField("编码（可不填）", validators=[Optional(), Length(max=32)])
     population = IntegerField("村民人数", validators=[Optional(), NumberRange(0, 10_000_000)])
@@ -52,7 +52,7 @@ class VillageForm(FlaskForm):
     submit = SubmitField("保存")
 
 
-class VillageImportForm(FlaskForm):
+class VillageImportForm(BaseForm):
     text = TextAreaField(
         "村庄列表（每行：村名,村民人数,村干部人数）",
         validators=[DataRequired("请粘贴村庄列表"), Length(max=200_000)],
@@ -60,25 +60,25 @@ class VillageImportForm(FlaskForm):
     submit = SubmitField("导入")
 
 
-class UserForm(FlaskForm):
+class UserForm(BaseForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=80)])
     role = SelectField("角色", choices=ROLE_CHOICES)
     password = PasswordField("初始密码（至少 8 位）", validators=[DataRequired("请填写密码")])
     submit = SubmitField("创建账号")
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(BaseForm):
     role = SelectField("角色", choices=ROLE_CHOICES)
     active = BooleanField("启用")
     password = PasswordField("新密码（不改可留空）", validators=[Optional()])
     submit = SubmitField("保存")
 
 
-class SimpleForm(FlaskForm):
+class SimpleForm(BaseForm):
     """A form with only the CSRF token, for one-button actions."""
 
 
-class QuestionnaireForm(FlaskForm):
+class QuestionnaireForm(BaseForm):
     title = StringField("问卷标题", validators=[DataRequired("请填写标题"), Length(max=200)])
     intro = TextAreaField("开头说明（告诉答卷人项目做了什么）", validators=[DataRequired("请填写说明"), Length(max=2000)])
     satisfaction_text = StringField("满意度主问题", validators=[DataRequired("请填写主问题"), Length(max=300)])
@@ -91,7 +91,7 @@ class QuestionnaireForm(FlaskForm):
     submit = SubmitField("保存草稿")
 
 
-class CardsForm(FlaskForm):
+class CardsForm(BaseForm):
     village = SelectField("村")
     count = IntegerField("再发张数（留空则补足到建议张数）", validators=[Optional(), NumberRange(1, 2000)])
     expected = IntegerField("预计满意率（%）", default=98, validators=[Optional(), NumberRange(1, 100)])
@@ -108,7 +108,7 @@ class CardsForm(FlaskForm):
             SelectChoice(str(v.id), v.name) for v in village_choices]
 
 
-class PaperForm(FlaskForm):
+class PaperForm(BaseForm):
     channel = SelectField("来源", choices=[SelectChoice("paper", "纸质问卷"), SelectChoice("interview", "访谈录入")])
     form_no = StringField("问卷编号（纸上有编号时填写）", validators=[Optional(), Length(max=32)])
     card_no = IntegerField("卡片编号（问卷是用卡片回收时填写）", validators=[Optional(), NumberRange(1, 100000)])

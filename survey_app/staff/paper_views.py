@@ -15,6 +15,7 @@ from survey_app.models import (
 )
 from survey_app.filters import local_time
 from survey_app.services import collection
+from survey_app.services.cellsafe import clean_text
 from survey_app.services.collection import Answers, CardUsed, NotAccepting, validate_answers
 from survey_app.staff import bp
 from survey_app.staff.distribution_views import _units_villages
@@ -37,8 +38,9 @@ def paper_entry(questionnaire_id: int):  # type: ignore[no-untyped-def]
     errors: dict[str, str] = {}
     answers_in: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
-        answers_in = {k: v for k, v in request.form.items() if k not in ("csrf_token", "channel", "form_no", "card_no")}
-        answers, errors = validate_answers(version.content, _village_as_id(answers_in, villages), villages=villages,
+        typed = {k: v for k, v in request.form.items() if k not in ("csrf_token", "channel", "form_no", "card_no")}
+        answers_in = {k: clean_text(v) for k, v in typed.items()}
+        answers, errors = validate_answers(version.content, _village_as_id(typed, villages), villages=villages,
                                            fixed_village=None)
         if answers is not None:
             result = _store_paper(session, questionnaire, answers, form)
@@ -161,7 +163,7 @@ def resolve_paper(questionnaire_id: int):  # type: ignore[no-untyped-def]
     version = questionnaire.current_version
     if version is None or not SimpleForm().validate_on_submit():
         abort(400)
-    form_no = request.form.get("form_no", "")
+    form_no = clean_text(request.form.get("form_no", ""))
     answers_in = {k: v for k, v in request.form.items() if k not in ("csrf_token", "form_no")}
     answers, errors = validate_answers(version.content, _village_as_id(answers_in, _units_villages(questionnaire)),
                                        villages=_units_villages(questionnaire), fixed_village=None)

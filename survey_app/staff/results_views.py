@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
 from survey_app.db import get_or_404, get_session
+from survey_app.forms_base import controls_in
 from survey_app.models import Exclusion, Indicator, Measurement, Project, Questionnaire, Response, Unit
+from survey_app.services.cellsafe import clean_text
 from survey_app.services.exclusions import ExclusionError, exclude, exclusions_for, revert_exclusion
 from survey_app.services.results import compute, compute_all
 from survey_app.services.selfeval import build_table, evaluation_entries, save_entries
@@ -54,7 +56,11 @@ def add_exclusion(questionnaire_id: int):  # type: ignore[no-untyped-def]
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    receipt = request.form.get("receipt", "").strip().upper()
+    receipt = clean_text(request.form.get("receipt", "")).strip().upper()[:20]
+    refused = controls_in(排除理由=request.form.get("reason"))
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("staff.result_detail", questionnaire_id=questionnaire.id))
     response = session.scalar(select(Response).where(Response.receipt == receipt,
                                                      Response.questionnaire_id == questionnaire.id))
     if response is None:
@@ -80,6 +86,10 @@ def revert(exclusion_id: int):  # type: ignore[no-untyped-def]
     if not SimpleForm().validate_on_submit():
         abort(400)
     response = session.get(Response, record.response_id)
+    refused = controls_in(撤销理由=request.form.get("reason"))
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("staff.result_detail", questionnaire_id=response.questionnaire_id))
     try:
         revert_exclusion(session, record, request.form.get("reason", ""), actor=current_user.username)
         session.commit()
@@ -147,6 +157,9 @@ def save_self_evaluation(project_id: int):  # type: ignore[no-untyped-def]
     if not SimpleForm().validate_on_submit():
         abort(400)
     try:
+        refused = controls_in(填写的内容="".join(request.form.values()))
+        if refused:
+            raise WritebackError(refused)
         weights = {k: float(request.form.get(f"w_{k}", v) or 0) for k, v in DEFAULT_WEIGHTS.items()}
         actuals = {}
         for indicator in project.indicators:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
+from survey_app.auth.views import start_session
 from survey_app.db import get_or_404, get_session
 from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
@@ -336,5 +337,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
         session.rollback()
         flash(str(exc), "error")
     else:
+        if account.id == current_user.id:  # one's own password changed: this session goes on, others end
+            start_session(account)
         flash(f"已保存账号“{account.username}”。", "success")
     return redirect(url_for("staff.users"))
