@@ -150,7 +150,8 @@ def test_village_names_must_be_printable(client, auth, published):
     for name in ("坏\x01村\u202e", "/../../../../tmp/x"):
         response = client.post(f"/units/{unit_id}/villages/new", data={"name": name, "code": "", "population": "",
                                                                        "cadres": ""})
-        assert "不能使用的字符" in response.get_data(as_text=True) and response.status_code == 200
+        html = response.get_data(as_text=True)  # control characters are refused by the form layer already
+        assert ("不能使用的字符" in html or "控制字符" in html) and response.status_code == 200
 
 
 # -- the address the QR codes carry ------------------------------------------------------
