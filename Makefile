@@ -23,7 +23,14 @@ run: $(STAMP)
 	@echo "打开 http://$(HOST):$(PORT)/ ，用上面的演示账号登录。按 Ctrl+C 停止。"
 	SURVEY_DEMO_MODE=true $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - 'survey_app:create_app()'
 
-test: $(STAMP)
+AXE := .npm-tools/node_modules/axe-core/axe.min.js
+
+# axe-core (MPL-2.0) checks every page of the browser tests for WCAG 2.1 A/AA problems
+$(AXE):
+	mkdir -p .npm-tools && npm install --prefix .npm-tools --no-audit --no-fund --silent axe-core@4.14.1 || \
+	  echo "warning: could not install axe-core with npm; the accessibility browser test will skip or fail" >&2
+
+test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

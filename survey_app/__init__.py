@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 
 __version__ = "0.1.0"
@@ -95,8 +95,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.route("/")
     def index():  # type: ignore[no-untyped-def]
-        """Start page: the project list."""
-        return redirect(url_for("staff.projects"))
+        """Start page: the project list (the audit portal for auditors)."""
+        from survey_app.auth.views import home_url
+
+        return redirect(home_url())
 
     from survey_app.auth.views import enforce_lifetimes
 

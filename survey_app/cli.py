@@ -316,6 +316,10 @@ def links_command(questionnaire_id: int, village: str | None, base_url: str | No
             return
     base = base_url or current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     rows = links_listing(questionnaire, base, chosen)
+    from survey_app.services.distribution import address_warning
+
+    if address_warning(base):
+        click.echo("注意：" + (address_warning(base) or ""), err=True)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -359,6 +363,11 @@ def demo_command(simulate: bool) -> None:
     if simulated:
         click.echo(f"已添加模拟答卷 {simulated} 份（标记为模拟数据，不计入任何正式结果和导出）。")
     base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    if not current_app.config.get("PUBLIC_URL"):
+        from survey_app.services.distribution import address_warning
+
+        click.echo("注意：没有设置 SURVEY_PUBLIC_URL，下面的链接只能在本机打开。"
+                   + (address_warning(base) or ""))
     for questionnaire, poster in published:
         click.echo(f"  #{questionnaire.id} {questionnaire.indicator.project.name}·{questionnaire.indicator.name}："
                    f"{base}/R/{poster.token}")

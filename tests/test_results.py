@@ -198,11 +198,14 @@ def test_xlsx_export_cell_by_cell(evaluated, session, client, auth):
     assert ws["A1"].value == "项目支出绩效自评表（2024年度）"
     assert (ws["A2"].value, ws["B2"].value, ws["E2"].value, ws["F2"].value) == (
         "项目名称", "村干部工资", "项目编码", "13043425P004424100750")
-    assert (ws["A3"].value, ws["B3"].value) == ("主管部门", "魏县张二庄镇人民政府本级")
+    # 主管部门 is staff-entered (not in the target table); 实施单位 is the unit
+    assert (ws["A3"].value, ws["B3"].value, ws["F3"].value) == ("主管部门", None, "魏县张二庄镇人民政府本级")
     assert [ws.cell(4, c).value for c in range(1, 8)] == ["项目资金（万元）", "年初预算数", "全年预算数", "全年执行数",
                                                           "分值", "执行率", "得分"]
-    assert [ws.cell(5, c).value for c in range(1, 8)] == ["年度资金总额", "411.56", "411.56", "400.00", "10",
-                                                          "97.19%", "9.72"]
+    # budget figures are numbers, formatted in the cell
+    assert [ws.cell(5, c).value for c in range(1, 8)] == ["年度资金总额", 411.56, 411.56, 400.0, 10,
+                                                          pytest.approx(400 / 411.56), 9.72]
+    assert ws.cell(5, 2).number_format == "0.00" and ws.cell(5, 6).number_format == "0.00%"
     assert [ws.cell(7, c).value for c in range(1, 9)] == ["一级指标", "二级指标", "三级指标", "年度指标值",
                                                           "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
     assert [ws.cell(8, c).value for c in range(1, 8)] == ["产出指标", "数量指标", "村干部工资发放人数", "197人", "197人",

@@ -96,6 +96,46 @@ def head():  # type: ignore[no-untyped-def]
     return render_template("audit/head.html", record=record, chains=chains, root=root(chains))
 
 
+#: a bundle larger than this once unpacked is refused before it is read (bounded memory)
+MAX_BUNDLE_UNPACKED = 200 * 1024 * 1024
+
+
+@bp.route("/verify-bundle", methods=["GET", "POST"])
+@role_required(*ALL_ROLES)
+def verify_uploaded_bundle():  # type: ignore[no-untyped-def]
+    """Check a downloaded audit bundle in the browser, as ``python -m analysis verify`` does.
+
+    The POST only reads the uploaded file: nothing is stored or changed, so auditors may use it.
+    """
+    import tempfile
+    import zipfile
+
+    from analysis.verify import BundleError, verify_bundle
+
+    report = error = None
+    head_root = (request.form.get("head") or "").strip().lower() or None
+    if request.method == "POST":
+        if not SimpleForm().validate_on_submit():
+            abort(400)
+        upload = request.files.get("bundle")
+        if upload is None or not upload.filename:
+            error = "请选择要核验的审计包（.zip 文件）。"
+        else:
+            with tempfile.NamedTemporaryFile(suffix=".zip") as handle:
+                upload.save(handle)
+                handle.flush()
+                try:
+                    with zipfile.ZipFile(handle.name) as archive:
+                        if sum(info.file_size for info in archive.infolist()) > MAX_BUNDLE_UNPACKED:
+                            raise BundleError("too large")
+                    report = verify_bundle(handle.name, head=head_root)
+                except (BundleError, zipfile.BadZipFile, ValueError, KeyError):
+                    error = (f"“{upload.filename}”不是本系统导出的审计包，或文件已损坏、过大。"
+                             "请在审计首页重新下载“审计包（ZIP）”后再试。")
+    return render_template("audit/verify_bundle.html", report=report, error=error, head=head_root or "",
+                           form=SimpleForm())
+
+
 @bp.route("/bundle.zip")
 @role_required(*ALL_ROLES)
 def download_bundle():  # type: ignore[no-untyped-def]

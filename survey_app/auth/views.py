@@ -50,6 +50,13 @@ def start_session(user: User) -> None:
 def _safe_next(target: str | None) -> str:
     if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
+    return home_url()
+
+
+def home_url() -> str:
+    """Where a role starts: auditors on the audit portal, everyone else on the project list."""
+    if current_user.is_authenticated and current_user.role.value == "auditor":
+        return url_for("audit.index")
     return url_for("staff.projects")
 
 
@@ -76,7 +83,7 @@ def _limits_off() -> bool:
 def login():  # type: ignore[no-untyped-def]
     """Log a staff member, admin or auditor in."""
     if current_user.is_authenticated:
-        return redirect(url_for("staff.projects"))
+        return redirect(home_url())
     form = LoginForm()
     if form.validate_on_submit():
         db = get_session()

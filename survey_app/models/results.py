@@ -103,6 +103,8 @@ class SelfEvaluation(Base):
     weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: 实际完成情况 narrative
     outcome: Mapped[str] = mapped_column(Text, default="")
+    #: 主管部门 (the supervising department: not in the target table, entered by staff)
+    supervisor: Mapped[str] = mapped_column(String(200), default="", server_default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(80), default="")
 

@@ -164,7 +164,9 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_questionnaire_village", "questionnaire_id", "village_id"),
         UniqueConstraint("chain_key", "chain_seq"),
-        CheckConstraint("(channel = 'card') = (card_id IS NOT NULL)", name="card_channel_has_card"),
+        # an online card answer has its card; a paper form or interview may carry the card it came back with
+        CheckConstraint("(channel <> 'card' OR card_id IS NOT NULL) AND "
+                        "(card_id IS NULL OR channel IN ('card', 'paper', 'interview'))", name="card_channel_has_card"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

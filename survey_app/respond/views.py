@@ -301,8 +301,9 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_NETWORK"], exempt_when=_limits_on)
 def receipt():  # type: ignore[no-untyped-def]
     """Public check: is the response with this receipt code in the record (position and hash only)?"""
+    from survey_app.services.collection import normalize_receipt
     from survey_app.services.integrity import receipt_status
 
-    code = clean_text(request.args.get("code") or "").strip().upper()[:20]
+    code = normalize_receipt(clean_text(request.args.get("code") or ""))[:20]
     found = receipt_status(get_session(), code) if code else None
     return _page("respond/receipt.html", status=200 if found or not code else 404, code=code, found=found)

@@ -46,11 +46,12 @@ CONTROL_ANSWER = "这一项含有无法保存的控制字符（不可见的特�
 
 
 class CardUsed(Exception):
-    """The card has already been used; carries when."""
+    """The card has already been used; carries when, and the response that used it."""
 
-    def __init__(self, used_at: dt.datetime) -> None:
+    def __init__(self, used_at: dt.datetime, response: Response | None = None) -> None:
         super().__init__("card used")
         self.used_at = used_at
+        self.response = response
 
 
 class NotAccepting(Exception):
@@ -75,6 +76,14 @@ class Answers:
 def new_receipt() -> str:
     code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
     return f"{code[:4]}-{code[4:]}"
+
+
+def normalize_receipt(text: str | None) -> str:
+    """A receipt code as typed (lower case, no hyphen, spaces, full-width) in its stored form ``ABCD-EFGH``."""
+    import unicodedata
+
+    code = "".join(ch for ch in unicodedata.normalize("NFKC", text or "").upper() if ch.isalnum())
+    return f"{code[:4]}-{code[4:]}" if len(code) == 8 else code
 
 
 def new_submission_key() -> str:
@@ -231,7 +240,7 @@ def _already_stored(session: Session, submission_key: str, card: Link | None) ->
         if used is not None and used.submission_key == submission_key:  # stored between the two reads
             return used
         if used is not None:
-            raise CardUsed(used.submitted_at)
+            raise CardUsed(used.submitted_at, used)
     return None
 
 
@@ -331,15 +340,16 @@ def enter_paper(
     card: Link | None = None,
 ) -> PaperResult:
     """Key in a paper form or interview; with double entry, two staff must agree first."""
-    version = check_open(questionnaire)
+    version = check_open(questionnaire, card)
     form_no = form_no.strip()
     if card is not None:
         used = card_response(session, card)
         if used is not None:
-            raise CardUsed(used.submitted_at)
+            raise CardUsed(used.submitted_at, used)
     if not questionnaire.double_entry:
         key = f"paper:{questionnaire.id}:{form_no}" if form_no else new_submission_key()
-        response, created = submit(session, link=None, version=version, answers=answers,
+        # a card number consumes the card here, in the same transaction, exactly like an online answer
+        response, created = submit(session, link=card, version=version, answers=answers,
                                    submission_key=key, channel=channel, entered_by=actor, form_no=form_no)
         if created:
             audit_log.record(session, actor=actor, action="enter_paper", obj=response, form_no=form_no,
@@ -352,6 +362,8 @@ def enter_paper(
                                  PaperEntry.status.in_(("pending", "mismatch")))
     )
     record = {**answers.values, "_village_id": answers.village_id}
+    if card is not None:
+        record["_card_id"] = card.id
     if first is None:
         if session.scalar(select(Response.id).where(Response.questionnaire_id == questionnaire.id,
                                                     Response.form_no == form_no)):
@@ -377,7 +389,7 @@ def enter_paper(
         audit_log.record(session, actor=actor, action="paper_mismatch", obj=questionnaire, form_no=form_no,
                          fields=sorted(differences))
         return PaperResult("mismatch", None, differences)
-    response, _ = submit(session, link=None, version=version, answers=answers,
+    response, _ = submit(session, link=card, version=version, answers=answers,
                          submission_key=f"paper:{questionnaire.id}:{form_no}", channel=channel,
                          entered_by=f"{first.entered_by}+{actor}", form_no=form_no)
     first.status = second.status = "matched"
@@ -398,7 +410,9 @@ def resolve_mismatch(
     ).all()
     if not entries:
         raise ValueError(f"问卷编号 {form_no} 没有待处理的不一致记录。")
-    response, _ = submit(session, link=None, version=version, answers=answers,
+    cards = {e.answers.get("_card_id") for e in entries} - {None}
+    card = session.get(Link, cards.pop()) if len(cards) == 1 else None
+    response, _ = submit(session, link=card, version=version, answers=answers,
                          submission_key=f"paper:{questionnaire.id}:{form_no}", channel=entries[0].channel,
                          entered_by="+".join(e.entered_by for e in entries) + f"（{actor}核对）", form_no=form_no)
     for entry in entries:

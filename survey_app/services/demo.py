@@ -26,7 +26,7 @@ DEMO_CARDS = 10
 
 def publish_demo_questionnaires(session: Session, unit: Unit) -> list[tuple[Questionnaire, Link]]:
     """Generate and publish the unit's questionnaires with posters and a few card sheets (once)."""
-    from survey_app.services.distribution import ensure_posters, issue_cards
+    from survey_app.services.distribution import by_village, ensure_posters, issue_cards
     from survey_app.services.questionnaires import ensure_questionnaire, publish
 
     published = []
@@ -39,8 +39,9 @@ def publish_demo_questionnaires(session: Session, unit: Unit) -> list[tuple[Ques
             if questionnaire.current_version is None:
                 publish(session, questionnaire, actor="demo")
             links = ensure_posters(session, questionnaire, villages, actor="demo")
-            for village in villages[:DEMO_CARD_VILLAGES]:
-                has_cards = any(link.kind == LinkKind.CARD and link.village_id == village.id
+            for village in villages[:DEMO_CARD_VILLAGES] if by_village(questionnaire) else [None]:
+                has_cards = any(link.kind == LinkKind.CARD
+                                and link.village_id == (village.id if village is not None else None)
                                 for link in questionnaire.links)
                 if not has_cards:
                     issue_cards(session, questionnaire, village, DEMO_CARDS, actor="demo")

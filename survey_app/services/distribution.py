@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import base64
 import io
+import ipaddress
 import math
+import re
 import secrets
 import zipfile
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import segno
 from sqlalchemy import func, select
@@ -23,6 +26,7 @@ from analysis import min_n_all_satisfied, sample_size, target_fraction
 from survey_app.db import utcnow
 from survey_app.models import Link, LinkKind, Questionnaire, RespondentGroup, Response, Village
 from survey_app.services import audit_log
+from survey_app.services.questionnaires import NOT_IN_VILLAGES
 
 MAX_CARDS_PER_BATCH = 2000
 
@@ -41,6 +45,27 @@ def link_path(link: Link) -> str:
 
 def link_url(base_url: str, link: Link) -> str:
     return base_url.rstrip("/") + link_path(link)
+
+
+def address_warning(base_url: str) -> str | None:
+    """Why phones cannot open links under ``base_url`` (loopback or private address), or None."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".lan")):
+        kind = "本机地址"
+    else:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return None
+        if address.is_loopback or address.is_unspecified:
+            kind = "本机地址"
+        elif address.is_private or address.is_link_local:
+            kind = "局域网内部地址"
+        else:
+            return None
+    return (f"二维码指向的地址是 {base_url}，这是{kind}，村民的手机无法打开。"
+            "请先让管理员把环境变量 SURVEY_PUBLIC_URL 设为对外公开的网址（如 https://survey.example.gov.cn），"
+            "再打印海报和卡片。")
 
 
 def qr_payload(url: str) -> str:
@@ -77,20 +102,32 @@ def ensure_poster(session: Session, questionnaire: Questionnaire, village: Villa
     return link
 
 
+
+
+def by_village(questionnaire: Questionnaire) -> bool:
+    """True when the questionnaire is distributed per village; False for one list (e.g. 镇干部)."""
+    group = questionnaire.indicator.respondent_group
+    return group is None or RespondentGroup(group) not in NOT_IN_VILLAGES
+
+
 def ensure_posters(session: Session, questionnaire: Questionnaire, villages: list[Village], *, actor: str) -> list[Link]:
+    """The township poster, and one per village unless the group is surveyed as one list."""
     links = [ensure_poster(session, questionnaire, None, actor=actor)]
-    links += [ensure_poster(session, questionnaire, v, actor=actor) for v in villages]
+    if by_village(questionnaire):
+        links += [ensure_poster(session, questionnaire, v, actor=actor) for v in villages]
     return links
 
 
-def issue_cards(session: Session, questionnaire: Questionnaire, village: Village, count: int, *, actor: str) -> list[Link]:
-    """Issue ``count`` more single-use cards for a village, numbered after the existing ones."""
+def issue_cards(session: Session, questionnaire: Questionnaire, village: Village | None, count: int, *,
+                actor: str) -> list[Link]:
+    """Issue ``count`` more single-use cards for a village (None: the one list), numbered after the existing ones."""
     _require_published(questionnaire)
     if not 1 <= count <= MAX_CARDS_PER_BATCH:
         raise DistributionError(f"每次可发放 1–{MAX_CARDS_PER_BATCH} 张卡片。")
     last = session.scalar(
         select(func.max(Link.card_no)).where(
-            Link.questionnaire_id == questionnaire.id, Link.village_id == village.id, Link.kind == LinkKind.CARD
+            Link.questionnaire_id == questionnaire.id, Link.kind == LinkKind.CARD,
+            Link.village_id.is_(None) if village is None else Link.village_id == village.id,
         )
     ) or 0
     cards = [
@@ -100,7 +137,8 @@ def issue_cards(session: Session, questionnaire: Questionnaire, village: Village
     ]
     session.add_all(cards)
     session.flush()
-    audit_log.record(session, actor=actor, action="issue_cards", obj=questionnaire, village=village.name,
+    audit_log.record(session, actor=actor, action="issue_cards", obj=questionnaire,
+                     village=village.name if village is not None else "全体调查对象",
                      count=count, first=last + 1, last=last + count)
     return cards
 
@@ -141,7 +179,7 @@ def links_listing(questionnaire: Questionnaire, base_url: str, village: Village 
 
 @dataclass
 class VillagePlan:
-    village: Village
+    village: Village | None  # None: the one list of a group that does not live in villages
     population: int | None
     cards: int
     responses: int
@@ -171,14 +209,15 @@ def plan_cards(
     power: float = 0.8,
 ) -> CardPlan:
     """Propose cards per village from populations, target, expected rate and response rate."""
-    if not villages:
+    one_list = not by_village(questionnaire)
+    if not villages and not one_list:
         raise DistributionError("请先添加村庄。")
     if not 0 < response_rate <= 1:
         raise DistributionError("预计回收率必须在 0–100% 之间。")
     indicator = questionnaire.indicator
     t = target_fraction(indicator.target)
-    pops = [group_population(v, indicator.respondent_group) for v in villages]
-    known = all(p for p in pops)
+    pops = [] if one_list else [group_population(v, indicator.respondent_group) for v in villages]
+    known = bool(pops) and all(p for p in pops)
     total_pop = sum(p for p in pops if p) if known else None
     if total_pop is None and indicator.population and indicator.population_unit == "人":
         total_pop = indicator.population
@@ -193,7 +232,11 @@ def plan_cards(
         except ValueError as exc:
             raise DistributionError(f"无法规划样本量：{exc}") from None
     rows = []
-    for village, pop in zip(villages, pops, strict=True):
+    if one_list:
+        responses = min(needed, total_pop) if total_pop else needed
+        cards = total_pop if census else math.ceil(responses / response_rate)
+        rows.append(VillagePlan(None, total_pop, min(cards, total_pop) if total_pop else cards, responses))
+    for village, pop in zip([] if one_list else villages, pops, strict=True):
         share = (pop / sum(pops)) if known and sum(pops) else 1 / len(villages)  # type: ignore[arg-type]
         responses = math.ceil(needed * share)
         if pop:
@@ -203,6 +246,8 @@ def plan_cards(
             cards = min(cards, pop)
         rows.append(VillagePlan(village, pop, cards, responses))
     all_sat = min_n_all_satisfied(t, population=total_pop)
+    prefix = (f"调查对象（{WHO_ONE_LIST}）不按村分配，按一份名单发放卡片或按部门逐一发放。"
+              if one_list else "")
     if census:
         explanation = (f"调查对象共 {total_pop} 人，人数少，建议全面调查（每人一张卡片）。"
                        f"即使全部满意，也至少需要收回 {all_sat} 份才能证明达到{indicator.target_raw}。")
@@ -213,18 +258,33 @@ def plan_cards(
             f"共需收回约 {needed} 份有效答卷（有 {power:.0%} 的把握得出“达标”结论）。"
             f"若回收不足，结论很可能是“尚无定论”；即使全部满意，也至少需要 {all_sat} 份。"
         )
-    return CardPlan(needed, rows, explanation)
+    return CardPlan(needed, rows, prefix + explanation)
+
+
+WHO_ONE_LIST = "镇机关干部职工"
 
 
 # -- bundle --------------------------------------------------------------------------------
 
 
+_UNSAFE_IN_ENTRY = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def safe_entry_name(name: str) -> str:
+    """A ZIP entry name that stays inside the folder it is extracted to (no separators, no leading dots)."""
+    cleaned = _UNSAFE_IN_ENTRY.sub("_", name).strip(" ")
+    if cleaned.startswith("."):
+        cleaned = "_" + cleaned
+    return cleaned[:180] or "_"
+
+
 def bundle_zip(files: dict[str, str | bytes]) -> bytes:
-    """A ZIP of rendered print pages and the link list (one click for staff)."""
+    """A ZIP of rendered print pages and the link list (one click for staff); entry names are sanitised."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
-            archive.writestr(name, content.encode("utf-8") if isinstance(content, str) else content)
+            archive.writestr(safe_entry_name(name),
+                             content.encode("utf-8") if isinstance(content, str) else content)
     return out.getvalue()
 
 

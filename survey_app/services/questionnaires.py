@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +54,8 @@ WHO = {
     RespondentGroup.OTHER: "项目服务对象",
 }
 MAX_COMMENT = 500
+#: groups that do not live in villages: no village question, distributed as one list
+NOT_IN_VILLAGES = frozenset({RespondentGroup.TOWNSHIP_CADRES})
 ASPECT_LEVELS = ("时效指标", "质量指标", "数量指标", "社会效益指标", "可持续影响指标")
 
 
@@ -64,35 +67,76 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+#: the kinds of aspect question, each with a template a villager reads naturally and its own options
+ASPECT_KINDS: dict[str, tuple[str, list[str]]] = {
+    "timeliness": ("据您了解，{project}的钱或工作是否按时发放、按时完成？", ["是", "部分是", "否", "不清楚"]),
+    "coverage": ("据您了解，{who}是否都享受到了{project}？", ["是", "部分是", "否", "不清楚"]),
+    "quality": ("据您了解，{project}的钱是否足额发放、按规定使用？", ["是", "部分是", "否", "不清楚"]),
+    "amount": ("据您了解，{project}的钱是否都用在了该用的地方？", ["是", "部分是", "否", "不清楚"]),
+    "benefit": ("您觉得{project}在“{topic}”方面有没有效果？", ["效果明显", "有一些效果", "没有效果", "不清楚"]),
+}
+#: who a coverage question is about, by the unit of the count target
+COVERAGE_WHO = {"人": "应当发放的人员", "户": "应当享受的农户", "村": "应当覆盖的村", "个": "应当覆盖的村或单位"}
+
+
+def aspect_kind(indicator: Indicator) -> str:
+    """Which template an aspect indicator gets: timeliness, coverage, quality, amount or benefit."""
+    if indicator.level2 == "时效指标":
+        return "timeliness"
+    if indicator.level2 == "质量指标":
+        return "quality"
+    if indicator.level2 == "数量指标":
+        return "amount" if "元" in (indicator.target_raw or "") else "coverage"
+    return "benefit"
+
+
+def _coverage_who(indicator: Indicator) -> str:
+    raw = indicator.target_raw or ""
+    unit = next((u for u in COVERAGE_WHO if raw.rstrip().endswith(u)), None)
+    if unit == "个" and "村" in (indicator.name + (indicator.description or "")):
+        unit = "村"
+    return COVERAGE_WHO.get(unit or "", "应当享受的人员或村")
+
+
+def _topic(indicator: Indicator) -> str:
+    """A short phrase for a benefit question: the indicator name without trailing punctuation or a leading 提高."""
+    text = (indicator.name or indicator.description or "").strip().rstrip("。；;，,")
+    return re.split(r"[，,；;]", text)[0] or text
+
+
+def aspect_question(project: Project, other: Indicator, n: int) -> dict[str, Any]:
+    """One aspect question: plain words, no target figure (a number in the question leads the answer)."""
+    kind = aspect_kind(other)
+    template, options = ASPECT_KINDS[kind]
+    text = template.format(project=f"“{project.name}”项目", who=_coverage_who(other), topic=_topic(other))
+    return {"key": f"aspect_{n}", "kind": "choice", "text": text, "options": list(options), "required": False,
+            "source_indicator": other.position, "aspect_kind": kind}
+
+
 def _aspects(project: Project, indicator: Indicator) -> list[dict[str, Any]]:
-    """Two to four aspect questions drawn from the project's other indicators."""
+    """Two to four aspect questions drawn from the project's other indicators, one per kind."""
     chosen: list[Indicator] = []
+    kinds: set[str] = set()
     for level in ASPECT_LEVELS:
         for other in project.indicators:
             if other is indicator or other.is_satisfaction or other.level2 != level:
                 continue
-            if other.level2 == "成本指标" or other in chosen:
+            if other.level2 == "成本指标" or other in chosen or aspect_kind(other) in kinds:
                 continue
             chosen.append(other)
+            kinds.add(aspect_kind(other))
             break
         if len(chosen) == 4:
             break
-    questions = []
-    for n, other in enumerate(chosen, start=1):
-        subject = other.description or other.name
-        if other.target_kind == "time":
-            text = f"据您了解，“{subject}”是否做到了“{other.target_raw}”？"
-        elif other.target_kind == "quantity":
-            text = f"据您了解，“{subject}”是否达到了“{other.target_raw}”？"
-        else:
-            text = f"您认为，“{other.name}”是否做到了？"
-        questions.append({"key": f"aspect_{n}", "kind": "choice", "text": text, "options": list(ASPECT_OPTIONS),
-                          "required": False, "source_indicator": other.position})
-    return questions
+    return [aspect_question(project, other, n) for n, other in enumerate(chosen, start=1)]
 
 
 def generate_content(indicator: Indicator) -> dict[str, Any]:
-    """A plain-Chinese draft for ``indicator`` (no names, phone numbers or ID numbers asked)."""
+    """A plain-Chinese draft for ``indicator`` (no names, phone numbers or ID numbers asked).
+
+    The introduction says what the project did and nothing of its targets (a target figure would
+    lead the answer). Groups that do not live in villages (镇干部) are not asked for a village.
+    """
     if not indicator.is_satisfaction:
         raise QuestionnaireError(f"“{indicator.name}”不是满意度指标，不能生成问卷。")
     project = indicator.project
@@ -100,14 +144,13 @@ def generate_content(indicator: Indicator) -> dict[str, Any]:
     facts = [f"今年安排资金{_money(project.budget_wan)}万元"] if project.budget_wan is not None else []
     if project.fund_use:
         facts.append(project.fund_use.rstrip("。"))
-    for other in project.indicators:
-        if other.level2 == "数量指标" and other.target_kind == "quantity":
-            facts.append(f"{other.name}{other.target_raw}")
     intro = (
-        f"本问卷为匿名调查，用于核实“{project.name}”项目的{indicator.name}（目标{indicator.target_raw}）。"
-        f"该项目{'，'.join(facts)}。请您根据自己的实际感受作答，结果只做统计，不会影响您本人。"
-        "问卷不询问姓名、电话和身份证号。"
+        f"本问卷为匿名调查，想了解您对“{project.name}”项目的真实看法。"
+        f"该项目{'，'.join(facts)}。请您根据自己的实际感受作答，满意、不满意都可以如实选择，结果只做统计，"
+        "不会影响您本人。问卷不询问姓名、电话和身份证号。"
     )
+    place = [] if group in NOT_IN_VILLAGES else [
+        {"key": "village", "kind": "village", "text": "您所在的村：", "options": [], "required": True}]
     questions: list[dict[str, Any]] = [
         {
             "key": "satisfaction",
@@ -119,7 +162,7 @@ def generate_content(indicator: Indicator) -> dict[str, Any]:
         *_aspects(project, indicator),
         {"key": "identity", "kind": "choice", "text": "您的身份是：", "options": IDENTITY_OPTIONS[group],
          "required": True},
-        {"key": "village", "kind": "village", "text": "您所在的村：", "options": [], "required": True},
+        *place,
         {"key": "comment", "kind": "text", "text": "您还有什么意见或建议？（选填，请不要填写姓名、电话等个人信息）",
          "options": [], "required": False},
     ]

@@ -44,6 +44,7 @@ class EvalTable:
     budget_points: float
     budget_score: float | None
     outcome: str
+    supervisor: str = ""
     rows: list[EvalRow] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
 
@@ -64,11 +65,17 @@ class EvalTable:
         return missing
 
 
+def clean_text(value: str | None) -> str:
+    """Staff narrative as stored; empty for nothing (and for the literal "None" an earlier page saved back)."""
+    return "" if value is None or value.strip() == "None" else value
+
+
 def evaluation_entries(session: Session, project: Project) -> tuple[SelfEvaluation, dict[int, IndicatorActual]]:
     entry = session.scalar(select(SelfEvaluation).where(SelfEvaluation.project_id == project.id))
     if entry is None:
         entry = SelfEvaluation(project=project, initial_budget_wan=project.budget_wan,
-                               full_year_budget_wan=project.budget_wan, weights=dict(DEFAULT_WEIGHTS))
+                               full_year_budget_wan=project.budget_wan, weights=dict(DEFAULT_WEIGHTS), outcome="",
+                               supervisor="")
     actuals = {a.indicator_id: a for a in session.scalars(
         select(IndicatorActual).where(IndicatorActual.indicator_id.in_([i.id for i in project.indicators])))}
     return entry, actuals
@@ -102,7 +109,8 @@ def build_table(session: Session, project: Project) -> EvalTable:
         rate = float(entry.executed_wan) / float(entry.full_year_budget_wan)
         budget_score = round(min(rate, 1.0) * budget_points, 2)
     table = EvalTable(project, project.year, entry.initial_budget_wan, entry.full_year_budget_wan,
-                      entry.executed_wan, rate, budget_points, budget_score, entry.outcome)
+                      entry.executed_wan, rate, budget_points, budget_score, clean_text(entry.outcome),
+                      clean_text(entry.supervisor))
     for indicator in project.indicators:
         row = EvalRow(indicator, indicator.level1, indicator.level2, indicator.name, indicator.target_raw, "",
                       points[indicator.id], None, "")
@@ -134,6 +142,14 @@ def _auto_deviation(m: Measurement, indicator: Indicator) -> str:
                else "低于目标，需分析原因并改进。"))
 
 
+def scoring_target(indicator: Indicator) -> str:
+    """The target as scored: a 成本指标 is a ceiling (spending less is not worse), so “411.56万元” means ≤."""
+    raw = (indicator.target_raw or "").strip()
+    if indicator.level2 == "成本指标" and raw and raw[0] not in "≤<≥>":
+        return "≤" + raw.lstrip("=＝")
+    return raw
+
+
 def _score(indicator: Indicator, actual: str, points: float, staff: IndicatorActual | None) -> float | None:
     if staff is not None and staff.score is not None:
         return min(float(staff.score), points)
@@ -141,7 +157,7 @@ def _score(indicator: Indicator, actual: str, points: float, staff: IndicatorAct
         return None
     if indicator.target_kind == "quantity":
         try:
-            return score_indicator(indicator.target, actual, points).score  # type: ignore[arg-type]
+            return score_indicator(scoring_target(indicator), actual, points).score  # type: ignore[arg-type]
         except (ValueError, TargetParseError):
             return None
     if actual.strip() in MET_PHRASES:
@@ -151,7 +167,8 @@ def _score(indicator: Indicator, actual: str, points: float, staff: IndicatorAct
 
 def save_entries(session: Session, project: Project, *, actor: str, initial: Decimal | None,
                  full_year: Decimal | None, executed: Decimal | None, outcome: str,
-                 weights: dict[str, float], actuals: dict[int, tuple[str, float | None, str]]) -> None:
+                 weights: dict[str, float], actuals: dict[int, tuple[str, float | None, str]],
+                 supervisor: str | None = None) -> None:
     """Store the staff-entered parts of the self-evaluation (flush only)."""
     if sum(weights.values()) <= 0:
         raise WritebackError("权重之和必须大于 0。")
@@ -159,7 +176,9 @@ def save_entries(session: Session, project: Project, *, actor: str, initial: Dec
     if entry.id is None:
         session.add(entry)
     entry.initial_budget_wan, entry.full_year_budget_wan, entry.executed_wan = initial, full_year, executed
-    entry.outcome, entry.weights, entry.updated_by = outcome, weights, actor
+    entry.outcome, entry.weights, entry.updated_by = clean_text(outcome), weights, actor
+    if supervisor is not None:
+        entry.supervisor = supervisor.strip()[:200]
     for indicator in project.indicators:
         if indicator.id not in actuals:
             continue

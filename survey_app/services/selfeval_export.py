@@ -22,6 +22,11 @@ def _wan(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
+def _number(value: Decimal | float | None) -> float | None:
+    """A number cell (None leaves the cell empty)."""
+    return None if value is None else float(value)
+
+
 def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
@@ -37,11 +42,10 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
     ws["A1"].alignment = wrap
     rows: list[list[Any]] = [
         ["项目名称", project.name, None, None, "项目编码", project.code, None, None],
-        ["主管部门", project.unit.name, None, None, "实施单位", project.unit.name, None, None],
+        ["主管部门", table.supervisor or None, None, None, "实施单位", project.unit.name, None, None],
         ["项目资金（万元）", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分", None],
-        ["年度资金总额", _wan(table.initial_budget), _wan(table.full_year_budget), _wan(table.executed),
-         _fmt(table.budget_points),
-         "" if table.execution_rate is None else f"{table.execution_rate * 100:.2f}%", _fmt(table.budget_score), None],
+        ["年度资金总额", _number(table.initial_budget), _number(table.full_year_budget), _number(table.executed),
+         _number(table.budget_points), _number(table.execution_rate), _number(table.budget_score), None],
         ["年度总体目标", project.goal, None, None, "实际完成情况", table.outcome, None, None],
         HEAD,
     ]
@@ -50,6 +54,10 @@ def _fill_sheet(ws, table: EvalTable) -> None:  # type: ignore[no-untyped-def]
         for col, value in enumerate(values, start=1):
             if value is not None:
                 ws.cell(start + offset, col, safe_cell(value))
+    for col in (2, 3, 4):  # budget figures are numbers, shown with two decimals
+        ws.cell(5, col).number_format = "0.00"
+    ws.cell(5, 6).number_format = "0.00%"
+    ws.cell(5, 7).number_format = "0.00"
     for r in (2, 3, 6):
         ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=4)
         ws.merge_cells(start_row=r, start_column=6, end_row=r, end_column=8)
@@ -161,7 +169,7 @@ def export_docx(table: EvalTable) -> bytes:
         cell.text = "" if text is None else clean_text(str(text))
 
     put(0, 0, "项目名称"), put(0, 1, project.name, 3), put(0, 4, "项目编码"), put(0, 5, project.code, 7)
-    put(1, 0, "主管部门"), put(1, 1, project.unit.name, 3), put(1, 4, "实施单位"), put(1, 5, project.unit.name, 7)
+    put(1, 0, "主管部门"), put(1, 1, table.supervisor, 3), put(1, 4, "实施单位"), put(1, 5, project.unit.name, 7)
     for c, text in enumerate(["项目资金（万元）", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率"]):
         put(2, c, text)
     put(2, 6, "得分", 7)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -60,6 +61,20 @@ def parse_village_list(text: str) -> list[VillageRow]:
     return rows
 
 
+#: characters a village name or code may not contain: path separators and quotes used in file names
+FORBIDDEN_IN_NAMES = set('/\\:*?"<>|')
+
+
+def check_printable(text: str, what: str) -> str:
+    """``text`` when it is plain printable text (no control, format or path characters); else VillageError."""
+    for char in text:
+        if char in FORBIDDEN_IN_NAMES or unicodedata.category(char)[0] in ("C", "Z") and char != " ":
+            shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+            raise VillageError(f"{what}含有不能使用的字符“{shown}”：只能使用汉字、字母、数字和常见标点，"
+                               "不能有 / \\ : * ? 等符号和控制字符。")
+    return text
+
+
 def _next_code(unit: Unit) -> str:
     numbers = [int(v.code) for v in unit.villages if v.code.isdigit()]
     return f"{(max(numbers) + 1) if numbers else 1:03d}"
@@ -80,6 +95,9 @@ def save_village(
     name = name.strip()
     if not name:
         raise VillageError("村名不能为空。")
+    check_printable(name, "村名")
+    if code:
+        check_printable(code, "编码")
     clash = session.scalar(select(Village).where(Village.unit_id == unit.id, Village.name == name))
     if clash is not None and clash is not village:
         raise VillageError(f"村名“{name}”已存在。")

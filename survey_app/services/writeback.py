@@ -87,7 +87,8 @@ def footnote(m: Measurement) -> str:
     """The figure as written back, in one plain Chinese sentence, for the table's footnote.
 
     The sentence is the figure function's own statement stored at write-back time
-    (method names stay in ``details['detail']`` for auditors)."""
+    (method names stay in ``details['detail']`` for auditors); the date is local."""
+    from survey_app.filters import local_time
     versions = ",".join(str(x) for x in m.versions)
     statement = m.details.get("statement")
     if not statement:  # written back before statements were stored
@@ -95,5 +96,5 @@ def footnote(m: Measurement) -> str:
         population = f"总体 {m.population} 人" if m.population else "总体人数未知"
         statement = (f"{m.actual_value}：有效答卷 {m.n} 份，{population}；{int(m.confidence * 100)}% 置信区间 "
                      f"{m.lower * scale:.1f}{unit}–{m.upper * scale:.1f}{unit}；结论：{m.verdict_label}。")
-    return (f"问卷调查，{statement}问卷版本 {versions}；{m.created_at:%Y-%m-%d} 写回。"
+    return (f"问卷调查，{statement}问卷版本 {versions}；{local_time(m.created_at)[:10]} 写回。"
             + sampling.design_footnote(m.details))

@@ -7,7 +7,7 @@ import io
 from collections import Counter, defaultdict
 
 from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from survey_app.auth.decorators import EDITORS, role_required
 from survey_app.db import get_or_404, get_session
@@ -20,7 +20,9 @@ from survey_app.models import (
 from survey_app.services.cellsafe import safe_cell
 from survey_app.services.distribution import (
     DistributionError,
+    address_warning,
     bundle_zip,
+    by_village,
     card_pages,
     ensure_posters,
     issue_cards,
@@ -33,6 +35,20 @@ from survey_app.services.distribution import (
 from survey_app.staff import bp
 from survey_app.staff.forms import CardsForm, SimpleForm
 from survey_app.staff.questionnaire_views import _actor, base_url
+
+
+def qr_address_warning() -> str | None:
+    """A loud warning when QR codes would carry a loopback or private address (SURVEY_PUBLIC_URL unset)."""
+    if current_app.config.get("PUBLIC_URL"):
+        return None
+    return address_warning(base_url())
+
+
+def _print_css() -> str:
+    """print.css, inlined into the downloaded pages so they print the same off-line."""
+    from pathlib import Path
+
+    return (Path(current_app.static_folder or "") / "print.css").read_text(encoding="utf-8")
 
 
 def _units_villages(questionnaire: Questionnaire) -> list[Village]:
@@ -56,7 +72,8 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
     session = get_session()
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
     villages = _units_villages(questionnaire)
-    form = CardsForm(village_choices=villages)
+    one_list = not by_village(questionnaire)
+    form = CardsForm(village_choices=[] if one_list else villages, one_list=one_list)
     plan = plan_error = None
     try:
         plan = plan_cards(questionnaire, villages, expected=(form.expected.data or 98) / 100,
@@ -65,12 +82,16 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
         plan_error = str(exc)
     if form.validate_on_submit():
         try:
-            chosen = villages if form.village.data == "all" else [
-                v for v in villages if str(v.id) == form.village.data]
-            planned = {row.village.id: row.cards for row in plan.rows} if plan else {}
+            chosen: list[Village | None] = [None] if one_list else (villages if form.village.data == "all" else [
+                v for v in villages if str(v.id) == form.village.data])
+            planned = {(row.village.id if row.village else None): row.cards for row in plan.rows} if plan else {}
+            existing = Counter(link.village_id for link in questionnaire.links
+                               if link.kind == LinkKind.CARD and link.voided_at is None)
             total = 0
             for village in chosen:
-                count = form.count.data or planned.get(village.id, 0)
+                key = village.id if village is not None else None
+                # an explicit number adds that many; otherwise top up to the suggestion
+                count = form.count.data or max(0, planned.get(key, 0) - existing[key])
                 if count:
                     total += len(issue_cards(session, questionnaire, village, count, actor=_actor()))
             ensure_posters(session, questionnaire, villages, actor=_actor())
@@ -79,18 +100,39 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
             session.rollback()
             flash(str(exc), "error")
         else:
-            flash(f"已发放 {total} 张一次性卡片。", "success")
+            if total or form.count.data:
+                flash(f"已发放 {total} 张一次性卡片。", "success")
+            else:
+                flash("已发卡片已达到建议张数，没有再发。需要更多时请填写张数。", "success")
             return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
-    if questionnaire.current_version is not None and request.method == "GET":
-        ensure_posters(session, questionnaire, villages, actor=_actor())
-        session.commit()
     posters = {link.village_id: link for link in questionnaire.links
                if link.kind == LinkKind.POSTER and link.voided_at is None}
+    shown = [] if one_list else villages
     return render_template(
-        "staff/distribution.html", q=questionnaire, villages=villages, form=form, plan=plan,
-        plan_error=plan_error, posters=posters, stats=_card_stats(session, questionnaire), base=base_url(),
-        link_url=link_url, action_form=SimpleForm(),
+        "staff/distribution.html", q=questionnaire, villages=shown, form=form, plan=plan, one_list=one_list,
+        plan_error=plan_error, posters=posters,
+        missing_posters=[v for v in shown if v.id not in posters] + ([] if None in posters else [None]), stats=_card_stats(session, questionnaire), base=base_url(),
+        link_url=link_url, action_form=SimpleForm(), address_warning=qr_address_warning(),
     )
+
+
+@bp.route("/questionnaires/<int:questionnaire_id>/posters", methods=["POST"])
+@role_required(*EDITORS)
+def create_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """Create the missing poster links (publishing does this; villages added later need it)."""
+    session = get_session()
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    try:
+        ensure_posters(session, questionnaire, _units_villages(questionnaire), actor=_actor())
+        session.commit()
+    except DistributionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash("已生成各村海报二维码。", "success")
+    return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
 
 
 @bp.route("/links/<int:link_id>/void", methods=["POST"])
@@ -130,13 +172,14 @@ def print_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
     return _render_posters(questionnaire, request.args.get("village", type=int))
 
 
-def _render_posters(questionnaire: Questionnaire, village_id: int | None) -> str:
+def _render_posters(questionnaire: Questionnaire, village_id: int | None, *, inline_css: str | None = None) -> str:
     villages, base = _print_context(questionnaire, village_id)
     ids = {v.id for v in villages}
     links = [link for link in questionnaire.links if link.kind == LinkKind.POSTER and link.voided_at is None
              and (link.village_id in ids or (village_id is None and link.village_id is None))]
     items = [(link, link_url(base, link), qr_svg(link_url(base, link), scale=10)) for link in links]
-    return render_template("print/posters.html", q=questionnaire, items=items)
+    return render_template("print/posters.html", q=questionnaire, items=items, base=base,
+                           address_warning=qr_address_warning(), inline_css=inline_css)
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>/print/cards")
@@ -147,14 +190,16 @@ def print_cards(questionnaire_id: int):  # type: ignore[no-untyped-def]
     return _render_cards(questionnaire, request.args.get("village", type=int))
 
 
-def _render_cards(questionnaire: Questionnaire, village_id: int | None) -> str:
+def _render_cards(questionnaire: Questionnaire, village_id: int | None, *, inline_css: str | None = None) -> str:
     villages, base = _print_context(questionnaire, village_id)
     ids = {v.id for v in villages}
-    cards = [link for link in questionnaire.links if link.kind == LinkKind.CARD and link.village_id in ids
+    cards = [link for link in questionnaire.links if link.kind == LinkKind.CARD
+             and (village_id is None or link.village_id in ids)
              and link.voided_at is None and link.used_at is None]
     cards.sort(key=lambda c: (c.village.code if c.village else "", c.card_no or 0))
     items = [(c, link_url(base, c), qr_svg(link_url(base, c), scale=4)) for c in cards]
-    return render_template("print/cards.html", q=questionnaire, pages=card_pages(items))
+    return render_template("print/cards.html", q=questionnaire, pages=card_pages(items), base=base,
+                           address_warning=qr_address_warning(), inline_css=inline_css)
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>/bundle.zip")
@@ -162,10 +207,14 @@ def _render_cards(questionnaire: Questionnaire, village_id: int | None) -> str:
 def bundle(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Everything for one questionnaire in one ZIP: posters, card sheets per village, link list."""
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
-    files: dict[str, str | bytes] = {"海报.html": _render_posters(questionnaire, None)}
+    css = _print_css()
+    files: dict[str, str | bytes] = {"海报.html": _render_posters(questionnaire, None, inline_css=css)}
     for village in _units_villages(questionnaire):
         if any(link.kind == LinkKind.CARD and link.village_id == village.id for link in questionnaire.links):
-            files[f"卡片-{village.code}-{village.name}.html"] = _render_cards(questionnaire, village.id)
+            files[f"卡片-{village.code}-{village.name}.html"] = _render_cards(questionnaire, village.id,
+                                                                            inline_css=css)
+    if any(link.kind == LinkKind.CARD and link.village_id is None for link in questionnaire.links):
+        files["卡片-全体调查对象.html"] = _render_cards(questionnaire, None, inline_css=css)
     out = io.StringIO()
     rows = links_listing(questionnaire, base_url())
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["url"])

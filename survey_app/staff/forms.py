@@ -93,14 +93,18 @@ class QuestionnaireForm(BaseForm):
 
 class CardsForm(BaseForm):
     village = SelectField("村")
-    count = IntegerField("张数（留空则按建议张数）", validators=[Optional(), NumberRange(1, 2000)])
+    count = IntegerField("再发张数（留空则补足到建议张数）", validators=[Optional(), NumberRange(1, 2000)])
     expected = IntegerField("预计满意率（%）", default=98, validators=[Optional(), NumberRange(1, 100)])
     response_rate = IntegerField("预计回收率（%）", default=70, validators=[Optional(), NumberRange(1, 100)])
     submit = SubmitField("发放卡片")
 
-    def __init__(self, *args, village_choices=(), **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, village_choices=(), one_list=False, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.village.choices = [SelectChoice("all", "全部村（按建议张数）")] + [
+        if one_list:
+            self.village.label.text = "发给"
+            self.village.choices = [SelectChoice("all", "全体调查对象（一份名单）")]
+            return
+        self.village.choices = [SelectChoice("all", "全部村（补足到建议张数）")] + [
             SelectChoice(str(v.id), v.name) for v in village_choices]
 
 

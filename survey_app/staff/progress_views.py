@@ -15,6 +15,7 @@ from survey_app.models import (
     Response,
 )
 from survey_app.services.answers import superseded
+from survey_app.services.distribution import by_village as surveyed_by_village
 from survey_app.services.results import compute
 from survey_app.staff import bp
 from survey_app.staff.distribution_views import _card_stats, _units_villages
@@ -39,8 +40,10 @@ def progress(questionnaire_id: int):  # type: ignore[no-untyped-def]
             entry["last"] = last
     # every rate on this page comes from the one figure function, exclusions applied
     result = compute(session, questionnaire)
-    by_village = {v.village_id: v for v in result.villages}
+    figures_by_village = {v.village_id: v for v in result.villages}
+    per_village_design = surveyed_by_village(questionnaire)
     return render_template(
-        "staff/progress.html", q=questionnaire, villages=_units_villages(questionnaire), per_village=per_village,
-        r=result, by_village=by_village, stats=_card_stats(session, questionnaire), channels=list(Channel),
+        "staff/progress.html", q=questionnaire, per_village=per_village, one_list=not per_village_design,
+        villages=_units_villages(questionnaire) if per_village_design else [],
+        r=result, by_village=figures_by_village, stats=_card_stats(session, questionnaire), channels=list(Channel),
     )

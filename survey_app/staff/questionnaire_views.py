@@ -17,12 +17,14 @@ from survey_app.models import (
     Unit,
 )
 from survey_app.respond.views import render_preview
+from survey_app.services.distribution import ensure_posters
 from survey_app.services.questionnaires import (
     QuestionnaireError,
     ensure_questionnaire,
     generate_for,
     publish,
     set_status,
+    update_draft,
 )
 from survey_app.staff import bp
 from survey_app.staff.forms import QuestionnaireForm, SimpleForm
@@ -106,8 +108,6 @@ def questionnaires():  # type: ignore[no-untyped-def]
 @role_required(*EDITORS)
 def edit_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
     """Edit the draft: wording, aspect questions and their order, the rate method."""
-    from survey_app.services.questionnaires import update_draft
-
     session = get_session()
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
     draft = questionnaire.draft
@@ -121,19 +121,27 @@ def edit_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
         form.rate_method.data = draft.get("rate_method", "top2")
         form.double_entry.data = questionnaire.double_entry
     if form.validate_on_submit():
+        was_double = questionnaire.double_entry
         try:
-            update_draft(session, questionnaire, actor=_actor(), title=form.title.data, intro=form.intro.data,
-                         satisfaction_text=form.satisfaction_text.data,
-                         aspects=(form.aspects.data or "").splitlines(), rate_method=form.rate_method.data,
-                         double_entry=form.double_entry.data)
+            _save_draft(session, questionnaire, form)
             session.commit()
         except QuestionnaireError as exc:
             session.rollback()
             flash(str(exc), "error")
         else:
-            flash("草稿已保存。发布后才会对答卷人生效。", "success")
+            flash("草稿已保存。问卷内容要发布后才会对答卷人生效。", "success")
+            if questionnaire.double_entry != was_double:
+                flash("纸质问卷双人录入已" + ("开启：从现在起录入的纸质问卷要由两位工作人员分别录入，一致后才计入结果"
+                                        if questionnaire.double_entry else "关闭：从现在起录入一次即计入结果")
+                      + "。这项设置立即生效，不需要重新发布；已经录入的问卷不受影响。", "success")
             return redirect(url_for("staff.edit_questionnaire", questionnaire_id=questionnaire.id))
     return render_template("staff/questionnaire_edit.html", q=questionnaire, form=form, action_form=SimpleForm())
+
+
+def _save_draft(session, questionnaire: Questionnaire, form: QuestionnaireForm) -> None:  # type: ignore[no-untyped-def]
+    update_draft(session, questionnaire, actor=_actor(), title=form.title.data, intro=form.intro.data,
+                 satisfaction_text=form.satisfaction_text.data, aspects=(form.aspects.data or "").splitlines(),
+                 rate_method=form.rate_method.data, double_entry=form.double_entry.data)
 
 
 @bp.route("/questionnaires/<int:questionnaire_id>/preview")
@@ -153,19 +161,37 @@ def preview_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def
 @bp.route("/questionnaires/<int:questionnaire_id>/publish", methods=["POST"])
 @role_required(*EDITORS)
 def publish_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
-    """Freeze the draft as the next version and open the questionnaire."""
+    """Publish what is on the screen: the edit form's fields are saved and frozen as the next version.
+
+    The 发布 button sits inside the edit form (``formaction``), so edits not yet saved as a draft are
+    published, never silently dropped; when they are invalid nothing is published and the page
+    comes back with the edits kept. A bare POST (no fields) publishes the saved draft. Publishing
+    also creates the poster links, so opening the distribution page changes nothing.
+    """
     session = get_session()
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
-    if not SimpleForm().validate_on_submit():
-        abort(400)
+    with_fields = "title" in request.form
+    form = QuestionnaireForm() if with_fields else SimpleForm()
+    if not form.validate_on_submit():
+        if not with_fields:
+            abort(400)
+        flash("没有发布：请先改正下面标出的问题。", "error")
+        return render_template("staff/questionnaire_edit.html", q=questionnaire, form=form,
+                               action_form=SimpleForm())
     try:
+        if with_fields:
+            _save_draft(session, questionnaire, form)
         version = publish(session, questionnaire, actor=_actor())
+        ensure_posters(session, questionnaire, list(questionnaire.indicator.project.unit.villages), actor=_actor())
         session.commit()
     except QuestionnaireError as exc:
         session.rollback()
-        flash(str(exc), "error")
-    else:
-        flash(f"已发布第 {version.number} 版。已发布的版本不会再改变。", "success")
+        flash(f"没有发布：{exc}", "error")
+        if with_fields:
+            return render_template("staff/questionnaire_edit.html", q=questionnaire, form=form,
+                                   action_form=SimpleForm())
+        return redirect(url_for("staff.edit_questionnaire", questionnaire_id=questionnaire.id))
+    flash(f"已发布第 {version.number} 版。已发布的版本不会再改变。", "success")
     return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
 
 

@@ -165,6 +165,7 @@ def save_self_evaluation(project_id: int):  # type: ignore[no-untyped-def]
             full_year=_decimal(request.form.get("full_year"), "全年预算数"),
             executed=_decimal(request.form.get("executed"), "全年执行数"),
             outcome=request.form.get("outcome", ""), weights=weights, actuals=actuals,
+            supervisor=request.form.get("supervisor"),
         )
     if done.ok:
         flash("自评表已保存。", "success")

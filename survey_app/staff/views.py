@@ -183,9 +183,12 @@ def import_village_list(unit_id: int):  # type: ignore[no-untyped-def]
             created, updated = import_villages(session, unit, form.text.data, actor=current_user.username)
         if done.ok:
             flash(f"已新增 {created} 个村，更新 {updated} 个村。", "success")
+            return redirect(url_for("staff.villages", unit=unit.id))
     else:
         flash("请粘贴村庄列表。", "error")
-    return redirect(url_for("staff.villages", unit=unit.id))
+    # the pasted list stays in the box so it can be corrected, not typed again
+    units = get_session().scalars(select(Unit).order_by(Unit.code)).all()
+    return render_template("staff/villages.html", unit=unit, units=units, form=form), 422
 
 
 # -- users (admins only) -----------------------------------------------------------

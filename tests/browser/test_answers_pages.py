@@ -118,7 +118,7 @@ def test_share_page_copy_button(browser, answered, tmp_path):
     field = page.locator(".copy input").first
     assert "/R/" in field.input_value()
     images = page.locator("section.share img")
-    assert images.count() >= 2
+    assert images.count() >= 1  # 镇干部 are one list: one township-wide poster (village projects have one per village)
     assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
     page.screenshot(path=str((Path(SHOTS) if SHOTS else tmp_path) / "share.png"), full_page=False)
     context.close()

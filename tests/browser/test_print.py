@@ -1,0 +1,48 @@
+"""Printed output: card sheets and posters fill whole A4 pages, also from the downloaded ZIP."""
+
+import io
+import re
+import zipfile
+
+import pytest
+from sqlalchemy import select
+
+from survey_app.db import get_db
+from survey_app.models import LinkKind, Questionnaire
+from tests.browser.test_desktop import DESKTOP, _login
+
+
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+@pytest.mark.browser
+def test_cards_and_posters_print_on_whole_pages_also_from_the_zip(browser, live_server):
+    app, base = live_server
+    session = get_db(app).session()
+    q = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村办公经费")
+    village = next(link.village for link in q.links if link.kind == LinkKind.CARD)
+    unused = sum(1 for link in q.links if link.kind == LinkKind.CARD and link.village_id == village.id
+                 and link.used_at is None and link.voided_at is None)
+    posters = sum(1 for link in q.links if link.kind == LinkKind.POSTER and link.voided_at is None)
+    q_id, village_id, code = q.id, village.id, village.code
+    session.close()
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    _login(page, base, "staff")
+    sheets = -(-unused // 8)
+    page.goto(f"{base}/questionnaires/{q_id}/print/cards?village={village_id}")
+    assert _pages(page.pdf(format="A4")) == sheets  # no blank last page
+    page.goto(f"{base}/questionnaires/{q_id}/print/posters?village={village_id}")
+    assert _pages(page.pdf(format="A4")) == 1
+    # the ZIP's pages, opened without the server, print the same
+    data = page.request.get(f"{base}/questionnaires/{q_id}/bundle.zip").body()
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    offline = context.new_page()
+    offline.route("**/*", lambda route: route.abort())  # nothing may come from the server
+    offline.set_content(archive.read("海报.html").decode("utf-8"))
+    assert _pages(offline.pdf(format="A4")) == posters
+    card_file = next(n for n in archive.namelist() if n.startswith("卡片-") and code in n)
+    offline.set_content(archive.read(card_file).decode("utf-8"))
+    assert _pages(offline.pdf(format="A4")) == sheets
+    context.close()
