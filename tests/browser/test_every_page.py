@@ -256,10 +256,10 @@ def test_the_checker_catches_what_it_must(browser, axe_source):
     """The checks can fail: an unlabeled input, ``None``, jargon and a 600 px table are all reported."""
     context = browser.new_context(bypass_csp=True, **PHONE)
     checker = Checker(context.new_page(), axe_source, "phone")
-    checker.page.set_content('<html lang="zh"><head><title>测试</title></head><body><main><h1>测试</h1>'
+    checker.page.set_content('<html lang="zh"><head><meta name="viewport" content="width=device-width"><title>测试</title></head><body><main><h1>测试</h1>'
                              '<p>实际完成情况：None，结论 inconclusive</p><input type="text">'
                              '<div style="width:600px">宽</div></main></body></html>')
     checker.check("self-test")
     context.close()
     found = "\n".join(checker.problems)
-    assert "None" in found and "label" in found and "600 px wide" in found, found
+    assert "None" in found and "label" in found and "px wide at 360 px" in found, found
