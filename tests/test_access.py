@@ -25,6 +25,7 @@ def _sample_args(session) -> dict[str, int]:
         "response_id": session.scalar(select(Response.id)),
         "kind": "responses",
         "fmt": "csv",
+        "preview_id": 1,
     }
 
 

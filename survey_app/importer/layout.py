@@ -81,6 +81,8 @@ class Layout:
         self.projects: list[RawProject] = []
         self.project: RawProject | None = None
         self.columns: dict[str, int] | None = None
+        #: (the columns dict it was made from, its (role, column) pairs that carry values), see _values
+        self._value_columns: tuple[object, list[tuple[str, int]]] = (None, [])
         self.long = False
         self.width = 0
         self.level1 = ""
@@ -527,10 +529,15 @@ class Layout:
 
     def _values(self, cells: list[Cell]) -> dict[str, Field]:
         assert self.columns is not None
+        if self._value_columns[0] is not self.columns:
+            wanted = [(r, c) for r, c in self.columns.items() if r not in ("ignore", "score", "actual", "long_target")]
+            self._value_columns = (self.columns, wanted)
+        width = len(cells)
         out = {}
-        for role, col in self.columns.items():
-            if col < len(cells) and role not in ("ignore", "score", "actual", "long_target"):
-                out[role] = Field(clean(cells[col].text), cells[col].location)
+        for role, col in self._value_columns[1]:
+            if col < width:
+                cell = cells[col]
+                out[role] = Field(clean(cell.text), cell.location)
         return out
 
     def _carry_levels(self, values: dict[str, Field]) -> None:

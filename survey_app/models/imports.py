@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_app.db import Base, utcnow
@@ -26,6 +26,12 @@ class ImportPreview(Base):
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    #: ready (read in the request, or by the background worker), reading (a worker is at it), failed (see error)
+    status: Mapped[str] = mapped_column(String(20), default="ready", server_default="ready")
+    #: the Chinese reason when status is failed
+    error: Mapped[str | None] = mapped_column(Text)
+    #: the table the background worker read (pickled ParsedTable), so the page does not read it again
+    parsed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ImportMapping(Base):

@@ -176,6 +176,18 @@ def _unit_of(session: Session, code: str, name: str) -> Unit | None:
     return unit
 
 
+def _stored_projects(session: Session, unit_ids: list[int]) -> dict[tuple[int, str, int], Project]:
+    """Every stored project of the given units by (unit id, code, year), in one query per 500 units
+    (instead of one query per parsed project: a county workbook has thousands)."""
+    found: dict[tuple[int, str, int], Project] = {}
+    ids = sorted(set(unit_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for project in session.scalars(select(Project).where(Project.unit_id.in_(chunk))):
+            found[(project.unit_id, project.code, project.year)] = project
+    return found
+
+
 def plan_import(session: Session, table: ParsedTable, *, year: int | None = None) -> ImportPlan:
     """Compare ``table`` with the database and list what an import changes."""
     year = year or table.year or dt.date.today().year
@@ -190,17 +202,14 @@ def plan_import(session: Session, table: ParsedTable, *, year: int | None = None
             plan.new_units.append(f"{name}（{code}）" if not code.startswith("AUTO-") else name)
         elif unit.name != name:
             plan.changes.append(f"单位 {unit.code} 名称：{unit.name} → {name}")
+    known = _stored_projects(session, [u.id for u in units.values() if u is not None])
     for parsed in table.projects:
         project_year = parsed.year or year
         label = f"{'' if parsed.code_generated else parsed.code + ' '}{parsed.name}"
         unit = units.get(parsed.unit_code)
         stored = None
         if unit is not None:
-            stored = session.scalar(
-                select(Project).where(
-                    Project.unit_id == unit.id, Project.code == parsed.code, Project.year == project_year
-                )
-            )
+            stored = known.get((unit.id, parsed.code, project_year))
         if stored is None:
             plan.created.append(f"{label}（{len(parsed.indicators)} 个指标）")
             continue
@@ -250,17 +259,15 @@ def apply_import(session: Session, plan: ImportPlan, *, actor: str, user_id: int
         unit.name = name
         units[code] = unit
     unit = units[table.units[0][0]]
+    known = _stored_projects(session, [u.id for u in units.values()])
     for parsed in table.projects:
         owner = units[parsed.unit_code]
         project_year = parsed.year or plan.year
-        project = session.scalar(
-            select(Project).where(
-                Project.unit_id == owner.id, Project.code == parsed.code, Project.year == project_year
-            )
-        )
+        project = known.get((owner.id, parsed.code, project_year))
         if project is None:
             project = Project(unit=owner, code=parsed.code, year=project_year, indicators=[])
             session.add(project)
+            known[(owner.id, parsed.code, project_year)] = project
         for name, value in _project_values(parsed).items():
             if not _same(getattr(project, name, None), value):
                 setattr(project, name, value)

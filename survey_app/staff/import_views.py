@@ -8,23 +8,33 @@ project tables until 确认导入.
 from __future__ import annotations
 
 import io
+import logging
+import pickle
+import threading
 from pathlib import PurePath
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_session
-from survey_app.importer import ReadOptions, TableReadError, limits
+from survey_app.db import get_db, get_session
+from survey_app.importer import ReadOptions, TableReadError, limits, read_table
 from survey_app.importer.cells import key
 from survey_app.importer.columns import ROLE_LABELS
 from survey_app.importer.template import blank_template
 from survey_app.models import ImportPreview
 from survey_app.services.import_store import get_preview, load_mapping, merge_options, save_mapping, store_preview
-from survey_app.services.importing import import_file
+from survey_app.services.importing import apply_import, import_file, plan_import
 from survey_app.staff import bp
 from survey_app.staff.forms import ConfirmImportForm, UploadForm
+
+logger = logging.getLogger(__name__)
+
+#: uploads larger than this are read by a background worker (the page refreshes until the preview is ready)
+BACKGROUND_BYTES = 256 * 1024
+READING, READY, FAILED = "reading", "ready", "failed"
+STATUS_LABELS = {READING: "正在读取", READY: "已完成", FAILED: "失败"}
 
 KIND_LABELS = {"quantity": "数值", "time": "时间", "qualitative": "定性", "text": "文字"}
 OP_LABELS = {">=": "≥", "<=": "≤", ">": "＞", "<": "＜", "=": "＝"}
@@ -46,8 +56,17 @@ def _options_of(preview: ImportPreview) -> ReadOptions:
 
 
 def _import_preview(preview: ImportPreview, *, dry_run: bool):  # type: ignore[no-untyped-def]
-    """Read (and unless ``dry_run`` import) the pending file with the choices stored on it."""
+    """Read (and unless ``dry_run`` import) the pending file with the choices stored on it.
+
+    A file the background worker has read is not read again: its parsed table is planned as it is."""
     stored = preview.options or {}
+    if preview.parsed is not None:
+        session = get_session()
+        table = pickle.loads(preview.parsed)  # written by _read_in_background from our own reader
+        plan = plan_import(session, table, year=int(stored["year"]) if stored.get("year") else None)
+        if not dry_run and plan.changed:
+            apply_import(session, plan, actor=current_user.username, user_id=current_user.id)
+        return plan
     return import_file(
         get_session(),
         preview.data,
@@ -62,9 +81,54 @@ def _import_preview(preview: ImportPreview, *, dry_run: bool):  # type: ignore[n
     )
 
 
+def _read_in_background(app, preview_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Worker: read the pending file and store the parsed table, or the reason it failed, on its preview row."""
+    with app.app_context():
+        session = get_db(app).session()
+        try:
+            preview = session.get(ImportPreview, preview_id)
+            if preview is None:
+                return
+            stored = preview.options or {}
+            try:
+                table = read_table(preview.data, preview.filename, unit_code=stored.get("unit_code") or None,
+                                   unit_name=stored.get("unit_name") or None, options=_options_of(preview))
+                preview.parsed, preview.status, preview.error = pickle.dumps(table), READY, None
+            except TableReadError as exc:
+                preview.parsed, preview.status, preview.error = None, FAILED, str(exc)
+            except Exception:
+                logger.exception("background read of import preview %s failed", preview_id)
+                preview.parsed, preview.status = None, FAILED
+                preview.error = f"{preview.filename}：读取时出错，没有写入任何内容。请重新上传；仍不行请联系管理员。"
+            session.commit()
+        finally:
+            session.close()
+
+
+def _reads_in_background(preview: ImportPreview) -> bool:
+    return len(preview.data) > current_app.config.get("IMPORT_BACKGROUND_BYTES", BACKGROUND_BYTES)
+
+
+def _start_reading(preview: ImportPreview):  # type: ignore[no-untyped-def]
+    """Mark the (committed) preview as being read, start a worker thread and send the browser to its status page."""
+    session = get_session()
+    preview.status, preview.error, preview.parsed = READING, None, None
+    session.commit()
+    worker = threading.Thread(target=_read_in_background, args=(current_app._get_current_object(), preview.id),
+                              name=f"import-preview-{preview.id}", daemon=True)
+    current_app.extensions.setdefault("import_workers", []).append(worker)
+    worker.start()
+    return redirect(url_for("staff.import_status", preview_id=preview.id))
+
+
 def _render_preview(preview: ImportPreview, status: int = 200):  # type: ignore[no-untyped-def]
     stored = preview.options or {}
     options = _options_of(preview)
+    if preview.status == READING:
+        return render_template("staff/import_reading.html", preview=preview, refresh=3), 202
+    if preview.status == FAILED:
+        return render_template("staff/import.html", form=UploadForm(formdata=None), error=preview.error,
+                               candidates=[], preview=preview, options=options, roles=ROLE_LABELS), 422
     try:
         plan = _import_preview(preview, dry_run=True)
     except TableReadError as exc:
@@ -100,6 +164,8 @@ def import_table():  # type: ignore[no-untyped-def]
         preview = store_preview(session, data, filename, uploader=current_user.username,
                                 uploader_id=current_user.id, options=options)
         session.commit()
+        if _reads_in_background(preview):
+            return _start_reading(preview)
         return _render_preview(preview)
     return render_template("staff/import.html", form=form, error=None, roles=ROLE_LABELS)
 
@@ -146,8 +212,22 @@ def import_adjust():  # type: ignore[no-untyped-def]
         options.tables = picks
     stored.update(options.to_json())
     preview.options = stored
+    preview.parsed, preview.status, preview.error = None, READY, None  # read again with the new choices
     session = get_session()
     session.commit()
+    if _reads_in_background(preview):
+        return _start_reading(preview)
+    return _render_preview(preview)
+
+
+@bp.route("/import/preview/<int:preview_id>")
+@role_required(*EDITORS)
+def import_status(preview_id: int):  # type: ignore[no-untyped-def]
+    """A pending upload: 正在读取 (refreshing itself), its error, or its preview once read."""
+    preview = get_preview(get_session(), preview_id)
+    if preview is None:
+        flash("预览的文件已失效，请重新上传。", "error")
+        return redirect(url_for("staff.import_table"))
     return _render_preview(preview)
 
 
@@ -162,6 +242,8 @@ def confirm_import():  # type: ignore[no-untyped-def]
     if preview is None:
         flash("预览的文件已失效，请重新上传。", "error")
         return redirect(url_for("staff.import_table"))
+    if preview.status != READY:
+        return redirect(url_for("staff.import_status", preview_id=preview.id))
     session = get_session()
     options = _options_of(preview)
     try:

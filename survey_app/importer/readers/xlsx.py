@@ -39,6 +39,20 @@ def column_letter(index: int) -> str:
     return get_column_letter(index)
 
 
+_LETTERS: list[str] = []
+
+
+def _letters(upto: int) -> list[str]:
+    """Column letters indexed by column number (1-based), grown on demand."""
+    if len(_LETTERS) <= upto:
+        from openpyxl.utils import get_column_letter
+
+        if not _LETTERS:
+            _LETTERS.append("")
+        _LETTERS.extend(get_column_letter(i) for i in range(len(_LETTERS), upto + 1))
+    return _LETTERS
+
+
 _DIMENSION_RE = re.compile(rb'<(?:\w+:)?dimension ref="(?:[A-Z]+\d+:)?([A-Z]+)(\d+)"')
 
 
@@ -120,13 +134,15 @@ def _sheet_rows(workbook, sheet, source: str, budget: list[int]) -> list[Row]:
                 column = value["column"]
                 if column > limits.MAX_COLUMNS:
                     raise too_many_columns(source, f"{table}{column_letter(column)}{number} 单元格", column)
-                text = cell_text(value["value"])
+                raw = value["value"]
+                text = raw[: limits.MAX_CELL_CHARS] if type(raw) is str else cell_text(raw)
                 if not text and not cells:
                     continue
+                letters = _letters(column)
                 while len(cells) < column - 1:
                     filler = len(cells) + 1
-                    cells.append(Cell("", f"{table}{column_letter(filler)}{number} 单元格"))
-                cells.append(Cell(text, f"{table}{column_letter(column)}{number} 单元格"))
+                    cells.append(Cell("", f"{table}{letters[filler]}{number} 单元格"))
+                cells.append(Cell(text, f"{table}{letters[column]}{number} 单元格"))
             while cells and not cells[-1].text.strip():
                 cells.pop()
             budget[0] += len(cells)

@@ -1,0 +1,117 @@
+"""Large uploads are read by a background worker; the page says 正在读取 and refreshes until the preview
+is ready; the state is in the database, so any server can show it and confirm it. Small files stay synchronous."""
+
+import contextlib
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from survey_app.models import ImportPreview, Project
+from tests.conftest import SEED
+
+
+def _upload(client, data, name, **extra):
+    return client.post("/import", data={"file": (io.BytesIO(data), name), **extra}, content_type="multipart/form-data")
+
+
+def _join(app):
+    for worker in app.extensions.get("import_workers", []):
+        worker.join(timeout=120)
+        assert not worker.is_alive()
+
+
+@pytest.fixture
+def two_servers(database_url, pg_base_url, tmp_path, monkeypatch):
+    """Two app instances on one committed database; every upload over 1 KB is read in the background."""
+    from survey_app import create_app
+    from survey_app.db import get_db
+    from survey_app.migrate import upgrade
+    from survey_app.services.accounts import create_user
+    from tests.conftest import pg_schema
+
+    with contextlib.ExitStack() as stack:
+        if database_url.startswith("sqlite"):
+            url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+        else:
+            url = stack.enter_context(pg_schema(pg_base_url, "import_bg"))
+        config = {"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "shared",
+                  "RATELIMIT_ENABLED": False, "IMPORT_BACKGROUND_BYTES": 1024}
+        apps = []
+        for name in ("one", "two"):
+            monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / name))
+            apps.append(create_app({**config, "UPLOAD_FOLDER": str(tmp_path / name / "uploads")}))
+        upgrade(apps[0])
+        for app in apps:
+            stack.callback(get_db(app).engine.dispose)
+        session = get_db(apps[0]).session()
+        stack.callback(session.close)
+        create_user(session, "bg", "correct horse battery", "staff", actor="t")
+        session.commit()
+        clients = [app.test_client() for app in apps]
+        for client in clients:
+            client.post("/auth/login", data={"username": "bg", "password": "correct horse battery"})
+        yield apps, clients, session
+
+
+def test_large_upload_is_read_in_background_and_confirmed_on_another_server(two_servers):
+    (one, _), (first, second), session = two_servers
+    data = SEED.read_bytes()
+    assert len(data) > 1024
+    response = _upload(first, data, "seed.txt", year="2024")
+    assert response.status_code == 302
+    preview_id = int(re.search(r"/import/preview/(\d+)$", response.headers["Location"]).group(1))
+    _join(one)
+    row = session.get(ImportPreview, preview_id)
+    session.refresh(row)
+    assert row.status == "ready" and row.error is None and row.parsed is not None
+    session.rollback()  # release SQLite's lock for the servers
+    html = second.get(f"/import/preview/{preview_id}").get_data(as_text=True)  # the other server shows it
+    assert "确认导入" in html and "正在读取" not in html
+    digest = re.search(r'name="digest" value="([0-9a-f]{64})"', html).group(1)
+    response = second.post("/import/confirm", data={"digest": digest, "preview": preview_id, "filename": "seed.txt",
+                                                    "year": "2024"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/projects")
+    assert session.scalar(select(func.count(Project.id))) == 4
+    assert session.scalar(select(func.count(ImportPreview.id))) == 0
+
+
+def test_reading_page_refreshes_and_confirm_waits(two_servers):
+    (one, _), (first, second), session = two_servers
+    response = _upload(first, SEED.read_bytes(), "seed.txt", year="2024")
+    preview_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    _join(one)
+    row = session.get(ImportPreview, preview_id)
+    row.status, row.parsed = "reading", None  # as while the worker is still at it
+    session.commit()
+    response = second.get(f"/import/preview/{preview_id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 202
+    assert "正在读取，请稍候" in html and '<meta http-equiv="refresh"' in html and "<script>" not in html
+    response = second.post("/import/confirm", data={"digest": row.sha256, "preview": preview_id,
+                                                    "filename": "seed.txt", "year": "2024"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/import/preview/{preview_id}")
+    assert session.scalar(select(func.count(Project.id))) == 0
+
+
+def test_background_failure_is_stored_and_shown_in_chinese(two_servers):
+    (one, _), (first, _), session = two_servers
+    response = _upload(first, b"PK\x03\x04" + b"\x00" * 4096, "broken.xlsx")
+    preview_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    _join(one)
+    row = session.get(ImportPreview, preview_id)
+    session.refresh(row)
+    assert row.status == "failed" and "broken.xlsx" in row.error and row.parsed is None
+    response = first.get(f"/import/preview/{preview_id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "文件没有导入" in html and "broken.xlsx" in html
+    assert session.scalar(select(func.count(Project.id))) == 0
+
+
+def test_small_upload_stays_synchronous(app, client, auth, session):
+    auth.login("staff")
+    response = _upload(client, SEED.read_bytes(), "seed.txt", year="2024")
+    assert response.status_code == 200 and "确认导入" in response.get_data(as_text=True)
+    assert not app.extensions.get("import_workers")
+    assert session.scalar(select(ImportPreview.status)) == "ready"
