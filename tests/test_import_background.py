@@ -115,3 +115,19 @@ def test_small_upload_stays_synchronous(app, client, auth, session):
     assert response.status_code == 200 and "确认导入" in response.get_data(as_text=True)
     assert not app.extensions.get("import_workers")
     assert session.scalar(select(ImportPreview.status)) == "ready"
+
+
+def test_stored_parse_altered_in_the_database_is_refused_not_unpickled(two_servers):
+    import pickle
+
+    (one, _), (first, second), session = two_servers
+    response = _upload(first, SEED.read_bytes(), "seed.txt", year="2024")
+    preview_id = int(re.search(r"/import/preview/(\d+)$", response.headers["Location"]).group(1))
+    _join(one)
+    row = session.get(ImportPreview, preview_id)
+    session.refresh(row)
+    # someone with write access to the database swaps in a pickle of their own (pickle runs code on load)
+    row.parsed = bytes(32) + pickle.dumps({"not": "a table"})
+    session.commit()
+    html = second.get(f"/import/preview/{preview_id}", follow_redirects=True).get_data(as_text=True)
+    assert "预览数据校验未通过" in html and "确认导入" not in html

@@ -7,11 +7,14 @@ project tables until 确认导入.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import logging
 import pickle
 import threading
 from pathlib import PurePath
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -62,7 +65,7 @@ def _import_preview(preview: ImportPreview, *, dry_run: bool):  # type: ignore[n
     stored = preview.options or {}
     if preview.parsed is not None:
         session = get_session()
-        table = pickle.loads(preview.parsed)  # written by _read_in_background from our own reader
+        table = _unseal(preview.parsed)
         plan = plan_import(session, table, year=int(stored["year"]) if stored.get("year") else None)
         if not dry_run and plan.changed:
             apply_import(session, plan, actor=current_user.username, user_id=current_user.id)
@@ -81,6 +84,24 @@ def _import_preview(preview: ImportPreview, *, dry_run: bool):  # type: ignore[n
     )
 
 
+def _seal_key() -> bytes:
+    key = current_app.secret_key
+    return (key if isinstance(key, bytes) else str(key).encode()) + b"|import-preview"
+
+
+def _seal(data: bytes) -> bytes:
+    """HMAC-SHA256 with the app's secret key in front of the pickled table: a row altered in the
+    database without the key is refused instead of being unpickled (pickle runs code)."""
+    return hmac.new(_seal_key(), data, hashlib.sha256).digest() + data
+
+
+def _unseal(blob: bytes) -> Any:
+    mac, data = bytes(blob[:32]), bytes(blob[32:])
+    if not hmac.compare_digest(mac, hmac.new(_seal_key(), data, hashlib.sha256).digest()):
+        raise TableReadError("预览数据校验未通过（可能被改动），请重新上传文件。")
+    return pickle.loads(data)  # noqa: S301 - sealed above with the secret key, written by _read_in_background
+
+
 def _read_in_background(app, preview_id: int) -> None:  # type: ignore[no-untyped-def]
     """Worker: read the pending file and store the parsed table, or the reason it failed, on its preview row."""
     with app.app_context():
@@ -93,7 +114,7 @@ def _read_in_background(app, preview_id: int) -> None:  # type: ignore[no-untype
             try:
                 table = read_table(preview.data, preview.filename, unit_code=stored.get("unit_code") or None,
                                    unit_name=stored.get("unit_name") or None, options=_options_of(preview))
-                preview.parsed, preview.status, preview.error = pickle.dumps(table), READY, None
+                preview.parsed, preview.status, preview.error = _seal(pickle.dumps(table)), READY, None
             except TableReadError as exc:
                 preview.parsed, preview.status, preview.error = None, FAILED, str(exc)
             except Exception:
