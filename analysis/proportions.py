@@ -88,7 +88,9 @@ class Interval:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def _z(tail: float) -> float:
+    """The normal quantile for a tail (cached: a page asks it for the same confidence hundreds of times)."""
     return float(stats.norm.isf(tail))
 
 

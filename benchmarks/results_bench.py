@@ -83,7 +83,8 @@ def run(url: str, rows: int) -> dict[str, float]:
                 {"questionnaire_id": q_id, "version_id": v_id, "village_id": villages[(base + i) % 34],
                  "channel": "poster", "submission_key": f"bench-{base + i}", "receipt": f"B{base + i:09d}",
                  "satisfaction": a, "answers": {}, "comment": "", "simulated": False, "network_hash": "",
-                 "device_hash": "", "entered_by": "", "form_no": "",
+                 "device_hash": "", "entered_by": "", "form_no": "", "chain_key": "bench",
+                 "chain_seq": base + i + 1, "prev_hash": "0" * 64, "row_hash": "0" * 64,  # figures only, no real chain
                  "submitted_at": start_day + dt.timedelta(seconds=(base + i) * 2)}
                 for i, a in enumerate(answers)])
         if conn.dialect.name == "postgresql":

@@ -113,7 +113,8 @@ class Outcome:
 
 @contextmanager
 def transaction(*errors: type[Exception], session: Session | None = None, prefix: str = "",
-                on_error: Callable[[str], Any] | None = None) -> Iterator[Outcome]:
+                on_error: Callable[[str], Any] | None = None,
+                message: Callable[[Exception], str] | None = None) -> Iterator[Outcome]:
     """Run the block, then commit once; on one of ``errors`` roll back and report the message.
 
     The one transaction helper for views and commands (services only flush)::
@@ -124,7 +125,8 @@ def transaction(*errors: type[Exception], session: Session | None = None, prefix
             flash("已排除。", "success")
 
     The message (``prefix`` + the error's Chinese text) is flashed as an error in a request,
-    or passed to ``on_error`` (e.g. a command's ``_fail``). Other exceptions propagate (the
+    or passed to ``on_error`` (e.g. a command's ``_fail``); ``message`` turns the error into the
+    text when its Chinese text needs context (e.g. which card was already used). Other exceptions propagate (the
     error handler rolls back and shows the 500 page).
     """
     session = session if session is not None else get_session()
@@ -135,7 +137,7 @@ def transaction(*errors: type[Exception], session: Session | None = None, prefix
         session.commit()
     except caught as exc:
         session.rollback()
-        outcome.error = f"{prefix}{getattr(exc, 'reason', None) or exc}"
+        outcome.error = prefix + (message(exc) if message else str(getattr(exc, "reason", None) or exc))
         (on_error or (lambda message: flash(message, "error")))(outcome.error)
         return
     outcome.ok = True

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_db, get_or_404, get_session
+from survey_app.db import get_db, get_or_404, get_session, transaction
 from survey_app.models import Channel, Exclusion, Questionnaire, Response
 from survey_app.services import answers as svc
 from survey_app.services import exports
@@ -75,14 +75,10 @@ def follow_up(response_id: int):  # type: ignore[no-untyped-def]
     response = get_or_404(Response, response_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(ValueError, session=session) as done:
         svc.follow_up(session, response, request.form.get("note", ""), done=request.form.get("done") != "0",
                       actor=current_user.username)
-        session.commit()
-    except ValueError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
+    if done.ok:
         flash("已记录跟进情况。", "success")
     return redirect(request.form.get("next") or url_for("staff.comments", questionnaire_id=response.questionnaire_id))
 
@@ -118,16 +114,12 @@ def exclude_responses(questionnaire_id: int):  # type: ignore[no-untyped-def]
         return redirect(back)
     chosen = session.scalars(select(Response).where(Response.id.in_(ids),
                                                     Response.questionnaire_id == questionnaire.id)).all()
-    try:
+    with transaction(ExclusionError, session=session, prefix="没有排除任何答卷：") as done:
         if len(chosen) != len(ids):
             raise ExclusionError("勾选的答卷中有不属于本问卷的，没有排除任何答卷。")
         for response in chosen:
             exclude(session, response, request.form.get("reason", ""), actor=current_user.username)
-        session.commit()
-    except ExclusionError as exc:
-        session.rollback()
-        flash(f"没有排除任何答卷：{exc}", "error")
-    else:
+    if done.ok:
         flash(f"已排除 {len(chosen)} 份答卷（原答卷保留，可在结果详情页撤销）。", "success")
     return redirect(back)
 
@@ -167,12 +159,9 @@ def correct_response(response_id: int):  # type: ignore[no-untyped-def]
     if checked is None:
         flash("更正没有保存：" + "；".join(errors.values()), "error")
         return redirect(url_for("staff.response_detail", response_id=response.id))
-    try:
+    with transaction(CorrectionError, session=session) as done:
         new = correct(session, response, checked, request.form.get("reason", ""), actor=current_user.username)
-        session.commit()
-    except CorrectionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    if not done.ok:
         return redirect(url_for("staff.response_detail", response_id=response.id))
     flash(f"已更正：新记录回执码 {new.receipt} 取代 {response.receipt}（原记录保留）。", "success")
     return redirect(url_for("staff.response_detail", response_id=new.id))

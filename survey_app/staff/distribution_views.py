@@ -10,7 +10,7 @@ from flask import Response as FlaskResponse
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from survey_app.auth.decorators import EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import (
     Link,
     LinkKind,
@@ -81,7 +81,7 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
     except (DistributionError, ValueError) as exc:
         plan_error = str(exc)
     if form.validate_on_submit():
-        try:
+        with transaction(DistributionError, session=session) as done:
             chosen: list[Village | None] = [None] if one_list else (villages if form.village.data == "all" else [
                 v for v in villages if str(v.id) == form.village.data])
             planned = {(row.village.id if row.village else None): row.cards for row in plan.rows} if plan else {}
@@ -95,11 +95,7 @@ def distribution(questionnaire_id: int):  # type: ignore[no-untyped-def]
                 if count:
                     total += len(issue_cards(session, questionnaire, village, count, actor=_actor()))
             ensure_posters(session, questionnaire, villages, actor=_actor())
-            session.commit()
-        except DistributionError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             if total or form.count.data:
                 flash(f"已发放 {total} 张一次性卡片。", "success")
             else:
@@ -124,13 +120,9 @@ def create_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(DistributionError, session=session) as done:
         ensure_posters(session, questionnaire, _units_villages(questionnaire), actor=_actor())
-        session.commit()
-    except DistributionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
+    if done.ok:
         flash("已生成各村海报二维码。", "success")
     return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))
 
@@ -143,13 +135,9 @@ def void(link_id: int):  # type: ignore[no-untyped-def]
     link = get_or_404(Link, link_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(DistributionError, session=session) as done:
         void_link(session, link, actor=_actor())
-        session.commit()
-    except DistributionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
+    if done.ok:
         flash("已作废。", "success")
     return redirect(request.referrer or url_for("staff.distribution", questionnaire_id=link.questionnaire_id))
 

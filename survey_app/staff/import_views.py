@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_db, get_session
+from survey_app.db import get_db, get_session, transaction
 from survey_app.importer import ReadOptions, TableReadError, limits, read_table
 from survey_app.importer.cells import key
 from survey_app.importer.columns import ROLE_LABELS
@@ -267,16 +267,13 @@ def confirm_import():  # type: ignore[no-untyped-def]
         return redirect(url_for("staff.import_status", preview_id=preview.id))
     session = get_session()
     options = _options_of(preview)
-    try:
+    with transaction(TableReadError, session=session) as done:
         plan = _import_preview(preview, dry_run=False)
         if request.form.get("save_map") and (options.mapping or options.sheets or options.tables):
             for code, _ in plan.table.units:
                 save_mapping(session, code, merge_options(ReadOptions(), options), actor=current_user.username)
         session.delete(preview)
-        session.commit()
-    except TableReadError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    if not done.ok:
         return redirect(url_for("staff.import_table"))
     flash(f"{form.filename.data}：{plan.summary()}", "success")
     return redirect(url_for("staff.projects"))

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from survey_app.auth.decorators import EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, transaction
 from survey_app.filters import local_time
 from survey_app.models import (
     Channel,
@@ -70,21 +70,11 @@ def _store_paper(session, questionnaire: Questionnaire, answers: Answers, form: 
         if card is None:
             flash(f"没有找到该村编号为 {form.card_no.data} 的卡片。", "error")
             return None
-    try:
+    with transaction(CardUsed, NotAccepting, ValueError, session=session,
+                     message=lambda exc: _refusal(card, exc)) as done:
         result = collection.enter_paper(session, questionnaire, answers=answers, channel=Channel(form.channel.data),
                                         form_no=form.form_no.data or "", actor=_actor(), card=card)
-        session.commit()
-    except CardUsed as exc:
-        session.rollback()
-        flash(card_used_message(card, exc), "error")
-        return None
-    except NotAccepting as exc:
-        session.rollback()
-        flash(NOT_ACCEPTING.get(exc.reason, "问卷现在不接收答卷。"), "error")
-        return None
-    except ValueError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    if not done.ok:
         return None
     messages = {
         "stored": f"已保存，回执码 {result.response.receipt if result.response else ''}。",
@@ -96,6 +86,15 @@ def _store_paper(session, questionnaire: Questionnaire, answers: Answers, form: 
     }
     flash(messages[result.status], "error" if result.status == "mismatch" else "success")
     return redirect(url_for("staff.paper_entry", questionnaire_id=questionnaire.id))
+
+
+def _refusal(card: Link | None, exc: Exception) -> str:
+    """Why a paper entry was not saved, in the clerk's words."""
+    if isinstance(exc, CardUsed):
+        return card_used_message(card, exc)
+    if isinstance(exc, NotAccepting):
+        return NOT_ACCEPTING.get(exc.reason, "问卷现在不接收答卷。")
+    return str(exc)
 
 
 NOT_ACCEPTING = {
@@ -172,12 +171,8 @@ def resolve_paper(questionnaire_id: int):  # type: ignore[no-untyped-def]
         flash(f"问卷 {form_no} 的核对结果没有保存：" + "；".join(
             f"“{label(key, '')[0]}”{message}" for key, message in errors.items()), "error")
     else:
-        try:
+        with transaction(ValueError, NotAccepting, session=session, message=str) as done:
             response = collection.resolve_mismatch(session, questionnaire, form_no, answers, actor=_actor())
-            session.commit()
-        except (ValueError, NotAccepting) as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             flash(f"问卷 {form_no} 已核对并计入结果，回执码 {response.receipt}。", "success")
     return redirect(url_for("staff.paper_entry", questionnaire_id=questionnaire.id))

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import (
     Indicator,
     Project,
@@ -47,12 +47,9 @@ def generate_questionnaire(indicator_id: int):  # type: ignore[no-untyped-def]
     """Generate the questionnaire draft for one satisfaction indicator."""
     session = get_session()
     indicator = get_or_404(Indicator, indicator_id)
-    try:
+    with transaction(QuestionnaireError, session=session) as done:
         questionnaire, created = ensure_questionnaire(session, indicator, actor=_actor())
-        session.commit()
-    except QuestionnaireError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    if not done.ok:
         return redirect(url_for("staff.project", project_id=indicator.project_id))
     flash("已生成问卷草稿。" if created else "该指标已有问卷。", "success")
     return redirect(url_for("staff.edit_questionnaire", questionnaire_id=questionnaire.id))
@@ -122,13 +119,9 @@ def edit_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def]
         form.double_entry.data = questionnaire.double_entry
     if form.validate_on_submit():
         was_double = questionnaire.double_entry
-        try:
+        with transaction(QuestionnaireError, session=session) as done:
             _save_draft(session, questionnaire, form)
-            session.commit()
-        except QuestionnaireError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             flash("草稿已保存。问卷内容要发布后才会对答卷人生效。", "success")
             if questionnaire.double_entry != was_double:
                 flash("纸质问卷双人录入已" + ("开启：从现在起录入的纸质问卷要由两位工作人员分别录入，一致后才计入结果"
@@ -178,15 +171,12 @@ def publish_questionnaire(questionnaire_id: int):  # type: ignore[no-untyped-def
         flash("没有发布：请先改正下面标出的问题。", "error")
         return render_template("staff/questionnaire_edit.html", q=questionnaire, form=form,
                                action_form=SimpleForm())
-    try:
+    with transaction(QuestionnaireError, session=session, prefix="没有发布：") as done:
         if with_fields:
             _save_draft(session, questionnaire, form)
         version = publish(session, questionnaire, actor=_actor())
         ensure_posters(session, questionnaire, list(questionnaire.indicator.project.unit.villages), actor=_actor())
-        session.commit()
-    except QuestionnaireError as exc:
-        session.rollback()
-        flash(f"没有发布：{exc}", "error")
+    if not done.ok:
         if with_fields:
             return render_template("staff/questionnaire_edit.html", q=questionnaire, form=form,
                                    action_form=SimpleForm())
@@ -206,12 +196,8 @@ def questionnaire_status(questionnaire_id: int):  # type: ignore[no-untyped-def]
     target = request.form.get("status")
     if target not in ("closed", "published"):
         abort(400)
-    try:
+    with transaction(QuestionnaireError, session=session) as done:
         set_status(session, questionnaire, QuestionnaireStatus(target), actor=_actor())
-        session.commit()
-    except QuestionnaireError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
+    if done.ok:
         flash("问卷已结束收集。" if target == "closed" else "问卷已重新开放。", "success")
     return redirect(url_for("staff.distribution", questionnaire_id=questionnaire.id))

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from survey_app.auth.decorators import EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Link, Questionnaire, Village
 from survey_app.services import sampling
 from survey_app.services.sampling import DISPOSITION_LABELS, STAFF_DISPOSITIONS, SamplingError
@@ -57,7 +57,7 @@ def sampling_page(questionnaire_id: int):  # type: ignore[no-untyped-def]
         if not form.validate_on_submit():
             abort(400)
         action = request.form.get("action")
-        try:
+        with transaction(SamplingError, session=session) as done:
             if action == "frames":
                 message = _save_frames(session, questionnaire)
             elif action == "declare":
@@ -73,11 +73,7 @@ def sampling_page(questionnaire_id: int):  # type: ignore[no-untyped-def]
                 message = f"已抽取，并按抽中位置发放 {len(cards)} 张卡片。"
             else:
                 abort(400)
-            session.commit()
-        except SamplingError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             flash(message, "success")
             return redirect(url_for("staff.sampling_page", questionnaire_id=questionnaire.id))
     draw = sampling.draw_of(session, questionnaire)
@@ -113,7 +109,7 @@ def visit_list(questionnaire_id: int, village_id: int):  # type: ignore[no-untyp
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        try:
+        with transaction(SamplingError, session=session) as done:
             updates = {}
             for card in cards:
                 if f"disp-{card.id}" not in request.form:
@@ -121,11 +117,7 @@ def visit_list(questionnaire_id: int, village_id: int):  # type: ignore[no-untyp
                 updates[card.id] = (request.form.get(f"disp-{card.id}", ""),
                                     _whole(request.form.get(f"visits-{card.id}", ""), f"卡片 {card.card_no} 的上门次数"))
             changed = sampling.set_dispositions(session, questionnaire, updates, actor=current_user.username)
-            session.commit()
-        except SamplingError as exc:
-            session.rollback()
-            flash(str(exc), "error")
-        else:
+        if done.ok:
             flash(f"已保存 {changed} 张卡片的结果。", "success")
             return redirect(url_for("staff.visit_list", questionnaire_id=questionnaire.id, village_id=village.id))
     answered = sampling._answered(session, [c.id for c in cards])
@@ -146,13 +138,9 @@ def replace_card(link_id: int):  # type: ignore[no-untyped-def]
     card = get_or_404(Link, link_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(SamplingError, session=session) as done:
         new = sampling.replace_card(session, card, actor=current_user.username)
-        session.commit()
-    except SamplingError as exc:
-        session.rollback()
-        flash(str(exc), "error")
-    else:
+    if done.ok:
         flash(f"已按替补顺序发放卡片 {new.card_no}（名单第 {new.position} 号）。", "success")
     if card.village_id is None:
         return redirect(url_for("staff.sampling_page", questionnaire_id=card.questionnaire_id))

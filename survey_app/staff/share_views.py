@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.auth.decorators import ALL_ROLES, EDITORS, role_required
-from survey_app.db import get_or_404, get_session
+from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Link, LinkKind, Questionnaire
 from survey_app.services.distribution import link_url
 from survey_app.services.share import caption, cjk_font_path, share_png, share_svg
@@ -62,14 +62,10 @@ def set_schedule(questionnaire_id: int):  # type: ignore[no-untyped-def]
     questionnaire = get_or_404(Questionnaire, questionnaire_id)
     if not SimpleForm().validate_on_submit():
         abort(400)
-    try:
+    with transaction(ScheduleError, session=session, prefix="没有保存：") as done:
         save(session, questionnaire, opens=request.form.get("opens_at", ""), closes=request.form.get("closes_at", ""),
              target=request.form.get("target_valid", ""), actor=current_user.username)
-        session.commit()
-    except ScheduleError as exc:
-        session.rollback()
-        flash(f"没有保存：{exc}", "error")
-    else:
+    if done.ok:
         flash("收集时间已保存。", "success")
     return redirect(url_for("staff.progress", questionnaire_id=questionnaire.id))
 
