@@ -507,7 +507,7 @@ def _pooled(session: Session, questionnaire: Questionnaire, draw: SampleDraw, re
             target: float | None) -> DesignAssessment:
     """A draw whose figure pools self-selected answers (staff's choice): reported as self-selected,
     with the random sample's own rates and bounds kept alongside."""
-    a = dataclasses.replace(design_assessment_self_selected(result, target), pooled=True)
+    a = dataclasses.replace(design_assessment_self_selected(result, target), pooled=True, advice="")
     a.lines.insert(0, POOLED_LINE)
     sample = _drawn(session, questionnaire, draw, result, target)
     a.seed, a.command, a.aapor = sample.seed, sample.command, sample.aapor
