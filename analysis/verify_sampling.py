@@ -115,8 +115,9 @@ def _check_draw(draw: dict[str, Any], declared: dict[str, Any] | None, drawn: di
         for card in draw.get("cards", []):
             if card.get("replaces_card_no") not in (None, ""):
                 replaced[card.get("village", "")] += 1
+        method = draw.get("method") or "simple"  # bundles before systematic draws: simple
         draws = {r["village"]: draw_sample(seed, {r["village"]: r["frame"]}, {r["village"]: r["size"]},
-                                           reserves=replaced[r["village"]])[r["village"]]
+                                           reserves=replaced[r["village"]], method=method)[r["village"]]
                  for r in draw["frames"]}
     except (ValueError, KeyError, TypeError) as exc:
         return [*out, f"{q}：无法重新计算抽样（{exc}）"]

@@ -25,6 +25,18 @@ def _setup(session, q):
     return villages, cards
 
 
+def _bundle(session, tmp_path, name="b.zip"):
+    path = tmp_path / name
+    path.write_bytes(bundle(session, actor="t"))
+    session.commit()
+    return path
+
+
+def _verified(path):
+    report = verify_bundle(str(path))
+    assert report.ok, (report.problems, report.differences)
+
+
 def _figure(path, q):
     manifest = json.loads(zipfile.ZipFile(path).read("manifest.json"))
     return next(f for f in manifest["figures"] if f["questionnaire_id"] == q.id)
@@ -38,12 +50,9 @@ def test_figure_uses_only_card_answers_unless_pooled(session, cadres, tmp_path):
     a = sampling.design_assessment(session, cadres, result)
     assert a.design_kind == "random_sample" and a.other_answers == 7
     assert any("另有 7 份海报答卷未计入随机样本" in line for line in a.lines)
-    path = tmp_path / "b.zip"
-    path.write_bytes(bundle(session, actor="t"))
-    session.commit()
+    path = _bundle(session, tmp_path)
     assert _figure(path, cadres)["valid_n"] == 5
-    report = verify_bundle(str(path))
-    assert report.ok, (report.problems, report.differences)
+    _verified(path)
 
     sampling.set_pool_posters(session, cadres, True, actor="t")
     session.commit()
@@ -54,12 +63,9 @@ def test_figure_uses_only_card_answers_unless_pooled(session, cadres, tmp_path):
     a = sampling.design_assessment(session, cadres, pooled)
     assert a.design_kind == "self_selected" and a.pooled
     assert any("合并" in line and "自愿作答" in line for line in a.lines)
-    path2 = tmp_path / "pooled.zip"
-    path2.write_bytes(bundle(session, actor="t"))
-    session.commit()
+    path2 = _bundle(session, tmp_path, "pooled.zip")
     assert _figure(path2, cadres)["valid_n"] == 12
-    report = verify_bundle(str(path2))
-    assert report.ok, (report.problems, report.differences)
+    _verified(path2)
 
 
 def test_switch_changed_behind_the_apps_back_is_detected(session, cadres, tmp_path):
@@ -68,18 +74,14 @@ def test_switch_changed_behind_the_apps_back_is_detected(session, cadres, tmp_pa
     session.commit()
     session.expire_all()
     assert compute(session, cadres).valid_n == 12
-    path = tmp_path / "b.zip"
-    path.write_bytes(bundle(session, actor="t"))
-    session.commit()
+    path = _bundle(session, tmp_path)
     report = verify_bundle(str(path))
     assert not report.ok and any("合并海报答卷" in d for d in report.differences)
 
 
 def test_offline_verify_recomputes_the_selection_from_raw_rows(session, cadres, tmp_path):
     _setup(session, cadres)
-    path = tmp_path / "b.zip"
-    path.write_bytes(bundle(session, actor="t"))
-    session.commit()
+    path = _bundle(session, tmp_path)
     out = tmp_path / "forged.zip"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
         for name in src.namelist():
