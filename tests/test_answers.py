@@ -20,7 +20,7 @@ from survey_app.services.integrity import verify_database
 # (village index or None, channel, satisfaction, aspect_1, identity, comment)
 KNOWN = [
     (0, Channel.PAPER, "非常满意", "是", "村党支部/村委会干部", "路灯修好了"),
-    (0, Channel.PAPER, "满意", "部分做到", "村民小组长", ""),
+    (0, Channel.PAPER, "满意", "部分是", "村民小组长", ""),
     (0, Channel.INTERVIEW, "不满意", "否", "村党支部/村委会干部", "=HYPERLINK(\"x\")工资晚发"),
     (1, Channel.PAPER, "一般", "是", "其他", ""),
     (1, Channel.PAPER, "不了解", "不清楚", "村民小组长", "不清楚情况"),
@@ -58,7 +58,7 @@ def test_per_question_counts_and_filters(world, session):
                                                        "非常不满意": 0, "不了解": 1}
     assert (sat.figure.successes, sat.figure.n) == (3, 5) and sat.figure.value == pytest.approx(0.6)
     aspect = next(s for s in questions if s.key == "aspect_1")
-    assert {o.option: o.count for o in aspect.options} == {"是": 2, "部分做到": 1, "否": 1, "不清楚": 1}
+    assert {o.option: o.count for o in aspect.options} == {"是": 2, "部分是": 1, "否": 1, "不清楚": 1}
     assert aspect.unanswered == 1 and aspect.options[0].share == pytest.approx(2 / 5)
     identity = next(s for s in questions if s.key == "identity")
     assert {o.option: o.count for o in identity.options}["村民小组长"] == 2

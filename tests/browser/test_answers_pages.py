@@ -25,6 +25,7 @@ def answered(live_server):
     content = q.current_version.content
     identity = next(x for x in content["questions"] if x["key"] == "identity")["options"]
     aspects = [x["key"] for x in content["questions"] if x["key"].startswith("aspect_")]
+    options = {x["key"]: x.get("options") for x in content["questions"]}
     villages = sorted(q.indicator.project.unit.villages, key=lambda v: v.name)
     plan = ["非常满意", "满意", "满意", "一般", "不满意", "满意", "不了解", "非常满意"] * 3
     comments = {0: "村里的路灯修好了，晚上走路方便多了。", 4: "补贴发放太慢，希望按月发。", 9: "办事窗口中午没人，希望安排值班。"}
@@ -32,7 +33,7 @@ def answered(live_server):
     for n, sat in enumerate(plan):
         comment = comments.get(n, "")
         values = {"satisfaction": sat, "identity": identity[n % len(identity)], "comment": comment,
-                  **{k: ["是", "部分做到", "否"][(n + i) % 3] for i, k in enumerate(aspects)}}
+                  **{k: options[k][(n + i) % 3] for i, k in enumerate(aspects)}}
         response, _ = submit(session, link=None, version=q.current_version,
                              answers=Answers(values, sat, comment, villages[n % 4].id), form_no=f"P{n:03d}",
                              submission_key=new_submission_key(), channel=Channel.PAPER, entered_by="staff")
