@@ -35,6 +35,18 @@ numpy ``Generator`` method, whose streams numpy may change between releases):
    The first n_h positions are the sample; the rest, in order, are the
    reserves.
 
+Systematic sampling with a random start (``method="systematic"``), version
+``SYSTEMATIC_ALGORITHM``: circular systematic sampling with a fractional
+interval. The key is step 1 with the label ``"survey-app-systematic-v1"``
+instead of ``"survey-app-draw-v1"``; the generator and ``below`` are steps 2–3.
+The start is ``s = below(N)``; the sample is, for i = 0 … n−1, position
+``((s + floor(i·N/n)) mod N) + 1`` in that order. The offsets floor(i·N/n)
+are distinct, so every position is drawn for exactly n of the N starts:
+inclusion probability n/N, as for a simple random sample (but pairs are not
+equally likely: neighbours on the list are never drawn together when n < N/2).
+Reserves are the other positions in the simple-random draw order of step 4, so
+replacements follow the same declared rule.
+
 Anyone can recompute a draw from the seed and the frame with this module alone
 (``python -m analysis draw``) or with any PCG64 implementation.
 
@@ -75,7 +87,14 @@ from analysis._validation import check_confidence
 from analysis.targets import Target
 from analysis.verdict import Verdict, target_fraction, verdict
 
+#: draw methods: simple random sampling (Fisher–Yates order) and systematic with a random start
+DRAW_METHODS = ("simple", "systematic")
+SYSTEMATIC_ALGORITHM = "survey-app-systematic-v1: circular systematic, start below(N) on PCG64"
+
 __all__ = [
+    "DRAW_METHODS",
+    "SYSTEMATIC_ALGORITHM",
+    "systematic_positions",
     "DISPOSITIONS",
     "DISPOSITION_LABELS",
     "DRAW_ALGORITHM",
@@ -114,9 +133,9 @@ def _nfc(text: str, what: str) -> str:
     return text
 
 
-def draw_key(seed: str, village: str) -> bytes:
+def draw_key(seed: str, village: str, label: str = "survey-app-draw-v1") -> bytes:
     """The 32-byte key of one village's draw: SHA-256 of the canonical JSON (step 1)."""
-    canonical = json.dumps(["survey-app-draw-v1", _nfc(seed, "seed"), _nfc(village, "village")],
+    canonical = json.dumps([label, _nfc(seed, "seed"), _nfc(village, "village")],
                            ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).digest()
 
@@ -195,6 +214,15 @@ def draw_order(seed: str, village: str, frame: int, length: int | None = None) -
     return order
 
 
+def systematic_positions(seed: str, village: str, frame: int, size: int) -> list[int]:
+    """Circular systematic sample of ``size`` of positions 1…frame with a random start (see the module doc)."""
+    frame = _check_frame(village, frame)
+    if size <= 0:
+        return []
+    start = _Raw(draw_key(seed, village, "survey-app-systematic-v1")).below(frame)
+    return [(start + i * frame // size) % frame + 1 for i in range(size)]
+
+
 @dataclass(frozen=True)
 class VillageDraw:
     """One village's draw.
@@ -223,8 +251,9 @@ class VillageDraw:
 
 
 def draw_sample(seed: str, frames: Mapping[str, int], sizes: Mapping[str, int], *,
-                reserves: int | None = None) -> dict[str, VillageDraw]:
-    """Draw a simple random sample per village from ``seed``.
+                reserves: int | None = None, method: str = "simple") -> dict[str, VillageDraw]:
+    """Draw a simple random sample (or, with ``method="systematic"``, a systematic sample with a
+    random start) per village from ``seed``.
 
     Parameters
     ----------
@@ -247,6 +276,8 @@ def draw_sample(seed: str, frames: Mapping[str, int], sizes: Mapping[str, int], 
     (3, 117)
     """
     _nfc(seed, "seed")
+    if method not in DRAW_METHODS:
+        raise ValueError(f"method must be one of {', '.join(DRAW_METHODS)}, got {method!r}")
     unknown = [v for v in sizes if v not in frames]
     if unknown:
         raise ValueError(f"no frame for {', '.join(map(repr, unknown))}")
@@ -256,6 +287,15 @@ def draw_sample(seed: str, frames: Mapping[str, int], sizes: Mapping[str, int], 
         size = sizes.get(village, 0)
         if not isinstance(size, numbers.Integral) or isinstance(size, bool) or not 0 <= size <= frame:
             raise ValueError(f"sample size of {village!r} must be a whole number from 0 to {frame}, got {size!r}")
+        if method == "systematic":
+            sample = systematic_positions(seed, village, frame, int(size))
+            taken = set(sample)
+            rest = [p for p in draw_order(seed, village, frame) if p not in taken]
+            if reserves is not None:
+                rest = rest[:max(0, reserves)]
+            out[village] = VillageDraw(village, frame, int(size), sample, rest,
+                                       draw_key(seed, village, "survey-app-systematic-v1").hex())
+            continue
         order = draw_order(seed, village, frame, None if reserves is None else int(size) + max(0, reserves))
         out[village] = VillageDraw(village, frame, int(size), order[:size], order[size:],
                                    draw_key(seed, village).hex())

@@ -39,6 +39,8 @@ def add_sampling_parsers(sub: Any, add_common: Callable[[argparse.ArgumentParser
     p.add_argument("--frame", required=True, help="roster sizes, e.g. 村A:120,村B:80")
     p.add_argument("--size", required=True, help="cards drawn per village, e.g. 村A:12,村B:8")
     p.add_argument("--reserves", type=int, default=5, help="reserves to print per village (default 5)")
+    p.add_argument("--method", choices=("simple", "systematic"), default="simple",
+                   help="simple random sample (default) or systematic with a random start")
     p.add_argument("--json", action="store_true", help="print JSON (all reserves)")
 
     p = sub.add_parser("aapor", help="AAPOR response rates from disposition counts")
@@ -72,8 +74,9 @@ def run_sampling(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from analysis.cli import _target
 
     if args.command == "draw":
-        draws = draw_sample(args.seed, _pairs(args.frame, "--frame"), _pairs(args.size, "--size"))
-        data = {"seed": args.seed, "villages": {v: d.as_dict() for v, d in draws.items()}}
+        draws = draw_sample(args.seed, _pairs(args.frame, "--frame"), _pairs(args.size, "--size"),
+                            method=args.method)
+        data = {"seed": args.seed, "method": args.method, "villages": {v: d.as_dict() for v, d in draws.items()}}
         lines = [f"种子：{args.seed}"]
         for d in draws.values():
             shown = "、".join(map(str, sorted(d.sample))) or "（不抽）"

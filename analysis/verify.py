@@ -44,7 +44,7 @@ from analysis.chain import (
 )
 from analysis.figure import figure
 from analysis.records import check_exclusions, check_versions
-from analysis.verify_sampling import sampling_problems
+from analysis.verify_sampling import sample_selection, sampling_problems
 
 TOLERANCE = 1e-9
 
@@ -122,7 +122,9 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
             report.problems.append(Problem("altered", "*", None, None, None, f"链头 {head} 所列的位置与其哈希不符"))
         else:
             report.problems.extend(check_extends(by_position, chains, actual))
-    _check_figures(manifest, responses, exclusions, versions, report)
+    selection, switch_problems = sample_selection(path, events)
+    _check_figures(manifest, responses, exclusions, versions, report, selection)
+    report.differences.extend(switch_problems)
     report.differences.extend(sampling_problems(path, events))  # the random draws, recomputed
     return report
 
@@ -138,7 +140,8 @@ def _village_key(value: Any) -> int | None:
 
 
 def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]], exclusions: list[dict[str, str]],
-                   versions: list[dict[str, Any]], report: Report) -> None:
+                   versions: list[dict[str, Any]], report: Report,
+                   selection: dict[int, set[int]] | None = None) -> None:
     """Recompute every figure with :func:`analysis.figure.figure` from the raw rows, the exclusions and the
     stated inputs (method, target, populations); the design is chosen again here, never read from the
     manifest. Every count is compared: responses, valid, 不了解, excluded, satisfied, per option, per
@@ -148,6 +151,8 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]], ex
     numbers = {int(v["id"]): int(v["number"]) for v in versions}
     cells: dict[int, Counter[tuple[Any, Any, str]]] = defaultdict(Counter)
     excluded: Counter[int] = Counter()
+    left_out: Counter[int] = Counter()  # with a random draw: answers not through a drawn card
+    selection = selection or {}
     for row in responses:
         if row["simulated"].lower() in ("true", "1"):
             continue
@@ -156,6 +161,10 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]], ex
             continue
         if row["id"] in active:
             excluded[questionnaire_id] += 1
+            continue
+        drawn = selection.get(questionnaire_id)
+        if drawn is not None and (not row.get("card_id") or int(row["card_id"]) not in drawn):
+            left_out[questionnaire_id] += 1
             continue
         version = numbers.get(int(row["version_id"])) if row.get("version_id") else None
         cells[questionnaire_id][(_village_key(row.get("village_id")), version, row["satisfaction"])] += 1
@@ -186,6 +195,8 @@ def _check_figures(manifest: dict[str, Any], responses: list[dict[str, Any]], ex
                           ("population", "总体人数")):
             if stated.get(key) != mine[key]:
                 diff(what, stated.get(key), mine[key])
+        if stated.get("left_out", 0) != left_out[questionnaire_id]:
+            diff("未计入随机样本的自愿作答答卷数", stated.get("left_out", 0), left_out[questionnaire_id])
         if stated.get("counts") != mine["counts"]:
             diff("各选项人数", stated.get("counts"), mine["counts"])
         if stated.get("per_version") != mine["per_version"]:

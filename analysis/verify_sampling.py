@@ -10,6 +10,11 @@ For each questionnaire drawn by the service it checks, with this package alone:
    cards were issued to: every card sits on a drawn position, or on a reserve
    taken in draw order by a declared replacement.
 
+It also gives the answer selection of each drawn questionnaire's figure
+(:func:`sample_selection`): unless the bundle's ``pool_posters`` switch is on,
+only answers whose ``card_id`` is one of the draw's cards count; the switch
+must agree with the last ``sample_pool_posters`` event of the chained log.
+
 Problems are reported in Chinese, one line each.
 """
 
@@ -59,6 +64,32 @@ def sampling_problems(path: str, events: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def sample_selection(path: str, events: list[dict[str, Any]]) -> tuple[dict[int, set[int]], list[str]]:
+    """(questionnaire id → ids of its drawn cards, for every drawn questionnaire whose figure counts the
+    random sample only; problems with the "合并海报答卷" switch)."""
+    data = read_sampling(path)
+    if data is None:
+        return {}, []
+    logged: dict[str, bool] = {}
+    for event in events:  # the chain order: the last event wins
+        if event.get("action") == "sample_pool_posters":
+            logged[str(event.get("object_id"))] = bool(_details(event).get("pool_posters"))
+    selection: dict[int, set[int]] = {}
+    problems: list[str] = []
+    for draw in data.get("draws", []):
+        if not draw.get("seed"):
+            continue
+        pool = bool(draw.get("pool_posters", False))
+        q = draw.get("questionnaire_id")
+        if pool != logged.get(str(q), False):
+            problems.append(f"问卷 {q}：“合并海报答卷”现在是“{'开' if pool else '关'}”，"
+                            f"操作日志中最后记录的是“{'开' if logged.get(str(q), False) else '关'}”（开关被绕过应用改动）")
+        cards = draw.get("cards", [])
+        if not pool and all(c.get("id") not in (None, "") for c in cards):
+            selection[int(q)] = {int(c["id"]) for c in cards}
+    return selection, problems
+
+
 def _check_draw(draw: dict[str, Any], declared: dict[str, Any] | None, drawn: dict[str, Any] | None) -> list[str]:
     q = f"问卷 {draw.get('questionnaire_id')}"
     out: list[str] = []
@@ -84,8 +115,9 @@ def _check_draw(draw: dict[str, Any], declared: dict[str, Any] | None, drawn: di
         for card in draw.get("cards", []):
             if card.get("replaces_card_no") not in (None, ""):
                 replaced[card.get("village", "")] += 1
+        method = draw.get("method") or "simple"  # bundles before systematic draws: simple
         draws = {r["village"]: draw_sample(seed, {r["village"]: r["frame"]}, {r["village"]: r["size"]},
-                                           reserves=replaced[r["village"]])[r["village"]]
+                                           reserves=replaced[r["village"]], method=method)[r["village"]]
                  for r in draw["frames"]}
     except (ValueError, KeyError, TypeError) as exc:
         return [*out, f"{q}：无法重新计算抽样（{exc}）"]

@@ -30,6 +30,7 @@ ACTIONS = {
     "edit_self_evaluation": "保存绩效自评表",
     "publish_head": "发布链头",
     "export_bundle": "下载核验数据包",
+    "sample_pool_posters": "切换合并海报答卷",
 }
 
 OBJECTS = {
@@ -54,7 +55,7 @@ DETAILS = {
     "n": "有效答卷", "questionnaire_id": "问卷编号", "rate_method": "计算方法", "reason": "理由", "receipt": "回执码",
     "response_id": "答卷编号", "responses": "答卷数", "role": "角色", "root": "链头", "submission_key": "提交编号",
     "title": "标题", "user_id": "账号编号", "username": "用户名", "verdict": "结论", "version": "版本",
-    "village": "村", "weights": "权重", "name": "名称", "population": "人数", "cadres": "村干部人数",
+    "village": "村", "pool_posters": "合并海报答卷", "weights": "权重", "name": "名称", "population": "人数", "cadres": "村干部人数",
     "before": "修改前", "after": "修改后", "active": "启用", "note": "备注", "digest": "文件指纹",
     "filename": "文件名", "year": "年度",
 }

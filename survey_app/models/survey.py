@@ -7,6 +7,7 @@ import enum
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey_app.db import Base, utcnow
@@ -66,6 +67,8 @@ class Questionnaire(Base):
     draft: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: two staff must key in each paper form before it counts
     double_entry: Mapped[bool] = mapped_column(default=False)
+    #: with a random draw: pool self-selected (poster, paper without a drawn card) answers into the figure
+    pool_posters: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     #: schedule: respondents see "not open yet" before, "already closed" from ``closes_at`` on
     opens_at: Mapped[dt.datetime | None]
     closes_at: Mapped[dt.datetime | None]

@@ -6,6 +6,13 @@ rate, interval, verdict, more-needed, statement) comes from
 :func:`analysis.figure.figure` on those counts. Simulated (demo) responses and
 responses with an active exclusion are left out of every real figure; both are
 counted and shown.
+
+With a random draw (a ``SampleDraw`` with its seed), only the answers through
+drawn cards count (online, or a paper/interview entry carrying a drawn card):
+the other answers of that questionnaire (posters, paper without a drawn card)
+are self-selected and are counted as ``left_out``, unless staff switched on
+``Questionnaire.pool_posters``. The offline verifier applies the same rule to
+the raw rows (``analysis.verify``).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, exists, func, select
+from sqlalchemy import BigInteger, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from analysis.figure import CONFIDENCE, DESIGN_LABELS, Figure, VillageFigure, figure
@@ -24,8 +31,10 @@ from survey_app.models import (
     Channel,
     Exclusion,
     Indicator,
+    Link,
     Questionnaire,
     Response,
+    SampleDraw,
 )
 from survey_app.services.answers import superseded
 from survey_app.services.distribution import group_population
@@ -59,6 +68,10 @@ class IndicatorResult:
     channels: dict[str, int]
     villages: list[VillageResult] = field(default_factory=list)
     trend: list[dict[str, Any]] = field(default_factory=list)
+    #: answers left out of a random sample's figure (self-selected: posters, paper without a drawn card)
+    left_out: int = 0
+    #: a random draw whose figure pools self-selected answers by staff choice
+    pooled: bool = False
 
     def __getattr__(self, name: str) -> Any:
         if name == "figure":  # not yet set (copy/pickle)
@@ -89,6 +102,8 @@ class IndicatorResult:
             "channels": self.channels,
             "villages": [row.as_dict() for row in self.villages],
             "trend": self.trend,
+            "left_out": self.left_out,
+            "pooled": self.pooled,
         }
 
 
@@ -124,33 +139,63 @@ def figure_inputs(questionnaire: Questionnaire) -> dict[str, Any]:
     population = indicator.population if indicator.population and indicator.population_unit == "人" else None
     return {"rate_method": rate_method, "target": indicator.target_raw, "population": population,
             "village_populations": {str(k): v for k, v in _village_populations(questionnaire).items()},
-            "confidence": CONFIDENCE}
+            "confidence": CONFIDENCE, "pool_posters": bool(questionnaire.pool_posters)}
 
 
-def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool,
-               leave_out: set[int] | None) -> tuple[dict[int, list[Any]], dict[int, int]]:
-    """One pass over the responses of the given questionnaires: groups per questionnaire, and the
-    count of actively excluded responses per questionnaire."""
+def drawn_questionnaires(session: Session, questionnaire_ids: list[int]) -> set[int]:
+    """The questionnaires with a performed random draw."""
+    return set(session.scalars(select(SampleDraw.questionnaire_id).where(
+        SampleDraw.questionnaire_id.in_(questionnaire_ids), SampleDraw.seed.is_not(None))))
+
+
+def _drawn_card():  # type: ignore[no-untyped-def]
+    """A response through a drawn card of its own questionnaire."""
+    return Response.card_id.in_(select(Link.id).where(Link.position.is_not(None),
+                                                      Link.questionnaire_id == Response.questionnaire_id))
+
+
+def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool, leave_out: set[int] | None,
+               sample_only: set[int]) -> tuple[dict[int, list[Any]], dict[int, int], dict[int, int]]:
+    """One pass over the responses of the given questionnaires: groups per questionnaire, the
+    count of actively excluded responses per questionnaire, and (for the questionnaires in
+    ``sample_only``) the count of answers not through a drawn card, left out of the figure."""
     day = _day(session).label("day")
     kept = [Response.id.not_in(sorted(leave_out))] if leave_out else []  # no empty-set test per row
+    in_sample = _drawn_card()
+    counted = [or_(Response.questionnaire_id.not_in(sorted(sample_only)), in_sample)] if sample_only else []
     rows = session.execute(
         select(Response.questionnaire_id, Response.village_id, Response.channel, Response.satisfaction,
                Response.version_id, day, func.count())
         .where(Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated),
-               ~_active_exclusion(), ~superseded(), *kept)
+               ~_active_exclusion(), ~superseded(), *kept, *counted)
         .group_by(Response.questionnaire_id, Response.village_id, Response.channel, Response.satisfaction,
                   Response.version_id, day)
     ).all()
     groups: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
         groups[row[0]].append(row[1:])
+    left_out: dict[int, int] = {}
+    if sample_only:
+        left_out = dict(session.execute(
+            select(Response.questionnaire_id, func.count())
+            .where(Response.questionnaire_id.in_(sorted(sample_only)), Response.simulated.is_(simulated),
+                   ~_active_exclusion(), ~superseded(), Response.id.not_in(sorted(leave_out or ())),
+                   or_(Response.card_id.is_(None), ~in_sample))  # NOT IN is unknown for NULL
+            .group_by(Response.questionnaire_id)).all())
     excluded = session.execute(
         select(Response.questionnaire_id, func.count(Exclusion.id)).join(Response, Response.id == Exclusion.response_id)
         .where(Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated),
                Exclusion.reverted_at.is_(None), ~superseded())
         .group_by(Response.questionnaire_id)
     ).all()
-    return groups, {q_id: count for q_id, count in excluded}
+    return groups, {q_id: count for q_id, count in excluded}, left_out
+
+
+def _sample_only(session: Session, questionnaires: list[Questionnaire]) -> tuple[set[int], set[int]]:
+    """(questionnaires whose figure counts drawn-card answers only, questionnaires pooled by staff choice)."""
+    drawn = drawn_questionnaires(session, [q.id for q in questionnaires])
+    pooled = {q.id for q in questionnaires if q.id in drawn and q.pool_posters}
+    return drawn - pooled, pooled
 
 
 def compute(session: Session, questionnaire: Questionnaire, *, simulated: bool = False,
@@ -159,11 +204,14 @@ def compute(session: Session, questionnaire: Questionnaire, *, simulated: bool =
 
     ``leave_out``: response ids to leave out as well (the auditor's "without flagged responses").
     """
-    groups, excluded = _aggregate(session, [questionnaire.id], simulated, leave_out)
-    return _result(questionnaire, groups.get(questionnaire.id, []), excluded.get(questionnaire.id, 0), simulated)
+    sample_only, pooled = _sample_only(session, [questionnaire])
+    groups, excluded, left_out = _aggregate(session, [questionnaire.id], simulated, leave_out, sample_only)
+    return _result(questionnaire, groups.get(questionnaire.id, []), excluded.get(questionnaire.id, 0), simulated,
+                   left_out=left_out.get(questionnaire.id, 0), pooled=questionnaire.id in pooled)
 
 
-def _result(questionnaire: Questionnaire, rows: list[Any], excluded: int, simulated: bool) -> IndicatorResult:
+def _result(questionnaire: Questionnaire, rows: list[Any], excluded: int, simulated: bool, *,
+            left_out: int = 0, pooled: bool = False) -> IndicatorResult:
     """The figure function on one questionnaire's groups, with names, channels and the trend around it."""
     numbers = {v.id: v.number for v in questionnaire.versions}
     cells: Counter[tuple[Any, Any, str]] = Counter()
@@ -183,7 +231,7 @@ def _result(questionnaire: Questionnaire, rows: list[Any], excluded: int, simula
                        for v in result.villages), key=lambda v: (v.village is None, v.name))
     return IndicatorResult(questionnaire=questionnaire, indicator=questionnaire.indicator, simulated=simulated,
                            figure=result, channels={c.value: channels[c.value] for c in Channel},
-                           villages=villages, trend=_trend(per_day))
+                           villages=villages, trend=_trend(per_day), left_out=left_out, pooled=pooled)
 
 
 def _trend(per_day: dict[str, Counter[str]]) -> list[dict[str, Any]]:
@@ -204,5 +252,7 @@ def compute_all(session: Session, *, project_code: str | None = None, simulated:
                       if not project_code or q.indicator.project.code == project_code]
     if not questionnaires:
         return []
-    groups, excluded = _aggregate(session, [q.id for q in questionnaires], simulated, None)
-    return [_result(q, groups.get(q.id, []), excluded.get(q.id, 0), simulated) for q in questionnaires]
+    sample_only, pooled = _sample_only(session, questionnaires)
+    groups, excluded, left_out = _aggregate(session, [q.id for q in questionnaires], simulated, None, sample_only)
+    return [_result(q, groups.get(q.id, []), excluded.get(q.id, 0), simulated, left_out=left_out.get(q.id, 0),
+                    pooled=q.id in pooled) for q in questionnaires]

@@ -22,6 +22,7 @@ Services take a session, flush and never commit.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -423,6 +424,8 @@ def design_assessment(session: Session, questionnaire: Questionnaire, result: An
     except (ValueError, TypeError):
         target = None
     draw = draw_of(session, questionnaire)
+    if draw is not None and draw.seed is not None and getattr(result, "pooled", False):
+        return _pooled(session, questionnaire, draw, result, target)
     if draw is not None and draw.seed is not None:
         return _drawn(session, questionnaire, draw, result, target)
     if result.design == "census":
@@ -432,6 +435,11 @@ def design_assessment(session: Session, questionnaire: Questionnaire, result: An
         a.robust_label = result.verdict.label if result.verdict else ""
         a.lines.append(f"全面调查：总体 {result.population} 人全部作答，满意率没有抽样误差，也没有未答者。")
         return a
+    return design_assessment_self_selected(result, target)
+
+
+def design_assessment_self_selected(result: Any, target: float | None) -> DesignAssessment:
+    """Self-selected answers: the interval rests on an assumption; worst/best bounds when N is known."""
     a = DesignAssessment("self_selected", satisfied=result.successes, respondents=result.valid_n,
                          population=result.population, advice=ADVICE)
     a.lines.append("这些答卷是自愿作答的（扫海报二维码、自愿填写等），作答者不是随机抽取的。"
@@ -461,8 +469,7 @@ def _drawn(session: Session, questionnaire: Questionnaire, draw: SampleDraw, res
     r = len(valid)
     n0 = len(cards) - dispositions["not_eligible"]
     N = sum(row["frame"] for row in draw.frames)
-    card_answers = sum(1 for c in cards if c.id in answered)
-    other = max(0, result.total - card_answers)
+    other = getattr(result, "left_out", 0)
     kind = "census" if census else "random_sample"
     a = DesignAssessment(kind, response_rate=rates.rr1, aapor=rates.as_dict(), drawn=n0, respondents=r,
                          satisfied=x, population=N, other_answers=other, seed=draw.seed or "",
@@ -487,8 +494,28 @@ def _drawn(session: Session, questionnaire: Questionnaire, draw: SampleDraw, res
         if not census and max(uneven) > 1.5 * min(uneven):
             a.lines.append("各村抽样比例不同，上面的界限按合并计数计算（近似）。")
     if other:
-        a.lines.append(f"另有 {other} 份不是通过抽样卡片提交的答卷（海报、纸质等），属于自愿作答，"
-                       "没有并入上面的抽样结论。")
+        a.lines.append(f"另有 {other} 份海报答卷未计入随机样本：它们不是通过抽中的卡片提交的（海报、"
+                       "没有抽样卡号的纸质问卷等），属于自愿作答，没有并入上面的满意率和结论。")
+    return a
+
+
+POOLED_LINE = ("上面的满意率按工作人员的选择，把自愿作答的答卷（海报等）与随机抽样的答卷合并计算，"
+               "因此不再是随机样本，按自愿作答对待：区间和结论以“作答者能代表全体”为前提。")
+
+
+def _pooled(session: Session, questionnaire: Questionnaire, draw: SampleDraw, result: Any,
+            target: float | None) -> DesignAssessment:
+    """A draw whose figure pools self-selected answers (staff's choice): reported as self-selected,
+    with the random sample's own rates and bounds kept alongside."""
+    a = dataclasses.replace(design_assessment_self_selected(result, target), pooled=True, advice="")
+    a.lines.insert(0, POOLED_LINE)
+    sample = _drawn(session, questionnaire, draw, result, target)
+    a.seed, a.command, a.aapor = sample.seed, sample.command, sample.aapor
+    drawn_ids = [c.id for c in drawn_cards(questionnaire) if c.voided_at is None]
+    cards = len(_answered(session, drawn_ids, simulated=result.simulated))
+    a.other_answers = max(0, result.total - cards)
+    a.lines.append(f"其中通过抽中卡片提交的答卷 {cards} 份，自愿作答的答卷 {a.other_answers} 份。"
+                   "如需只按随机样本计算，请在“随机抽样”页关闭“合并海报答卷”。")
     return a
 
 
@@ -501,7 +528,7 @@ def bundle_records(session: Session) -> dict[str, Any]:
     for draw in session.scalars(select(SampleDraw).order_by(SampleDraw.id)):
         q = session.get(Questionnaire, draw.questionnaire_id)
         names = {row["village_id"]: row["village"] for row in draw.frames}
-        cards = [{"card_no": c.card_no, "village": names.get(c.village_id, c.village.name if c.village else ""),
+        cards = [{"id": c.id, "card_no": c.card_no, "village": names.get(c.village_id, c.village.name if c.village else ""),
                   "position": c.position, "replaces_card_no": _card_no(session, c.replaces_id),
                   "voided": c.voided_at is not None, "disposition": c.disposition or ""}
                  for c in drawn_cards(q)]  # type: ignore[arg-type]
@@ -509,8 +536,21 @@ def bundle_records(session: Session) -> dict[str, Any]:
                       "chain_root": draw.chain_root, "public_number": draw.public_number, "seed": draw.seed,
                       "algorithm": draw.algorithm, "frames": [{k: row[k] for k in ("village", "frame", "size")}
                                                               for row in draw.frames],
-                      "cards": cards})
+                      "pool_posters": bool(q.pool_posters), "cards": cards})
     return {"format": "survey-app sampling 1", "draws": draws}
+
+
+def set_pool_posters(session: Session, questionnaire: Questionnaire, pool: bool, *, actor: str) -> bool:
+    """Switch pooling of self-selected answers into a random draw's figure; recorded in the chained
+    staff audit log (the offline verifier checks the bundle's switch against the last such event).
+    Returns whether anything changed."""
+    pool = bool(pool)
+    if bool(questionnaire.pool_posters) == pool:
+        return False
+    questionnaire.pool_posters = pool
+    session.flush()
+    audit_log.record(session, actor=actor, action="sample_pool_posters", obj=questionnaire, pool_posters=pool)
+    return True
 
 
 def _card_no(session: Session, link_id: int | None) -> int | None:
@@ -568,10 +608,15 @@ def design_footnote(details: dict[str, Any]) -> str:
     if not a:
         return ""
     kind = a["design_kind"]
-    if kind == "self_selected":
+    if kind == "self_selected" and a.get("pooled"):
+        text = ("随机抽样答卷与海报等自愿作答的答卷按工作人员选择合并计算，按自愿作答对待，"
+                "区间和结论以“作答者能代表全体”为前提")
+    elif kind == "self_selected":
         text = "答卷为自愿作答（非随机抽样），区间和结论以“作答者能代表全体”为前提"
     elif kind == "random_sample":
         text = "按名单随机抽样（公开种子，可复核）"
+        if a.get("other_answers"):
+            text += f"，另有 {a['other_answers']} 份海报答卷未计入随机样本"
     else:
         text = "全面调查"
     if a.get("response_rate") is not None:

@@ -130,6 +130,22 @@ def visit_list(questionnaire_id: int, village_id: int):  # type: ignore[no-untyp
     )
 
 
+@bp.route("/questionnaires/<int:questionnaire_id>/sampling/pool", methods=["POST"])
+@role_required(*EDITORS)
+def pool_posters(questionnaire_id: int):  # type: ignore[no-untyped-def]
+    """Switch "合并海报答卷": pool self-selected answers into the random draw's figure, or not."""
+    session = get_session()
+    questionnaire = get_or_404(Questionnaire, questionnaire_id)
+    if not SimpleForm().validate_on_submit():
+        abort(400)
+    pool = request.form.get("pool") == "1"
+    if sampling.set_pool_posters(session, questionnaire, pool, actor=current_user.username):
+        session.commit()
+        flash("已合并海报答卷：满意率按自愿作答计算，并如实标注。" if pool else
+              "已取消合并：满意率只按抽中卡片的答卷计算。", "success")
+    return redirect(url_for("staff.sampling_page", questionnaire_id=questionnaire.id))
+
+
 @bp.route("/links/<int:link_id>/replace", methods=["POST"])
 @role_required(*EDITORS)
 def replace_card(link_id: int):  # type: ignore[no-untyped-def]
