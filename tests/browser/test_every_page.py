@@ -27,6 +27,7 @@ PASSWORD = "correct horse battery"
 #: GET routes not opened as pages, each with its reason
 SKIPPED = {
     "static": "static files, not a page",
+    "staff.import_status": "a background-read preview (large uploads only); its waiting and ready states are the import pages checked here (tests/test_import_background.py)",
     "auth.logout": "ends the session (checked in test_access.py)",
     "respond.open_link": "respondent form: opened below with a card in each state",
     "respond.submit_link": "respondent submission: reached below by submitting the form",
