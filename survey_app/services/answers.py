@@ -6,9 +6,9 @@ counts only in its latest version (see :mod:`survey_app.services.corrections`);
 responses with an active exclusion are left out of the counts (and listed, marked,
 in the response list).
 
-The satisfaction rate per filter comes from :func:`satisfaction_figure`, the one
-adapter to the figure function of :mod:`analysis`; the rule itself is never
-re-derived here.
+The satisfaction rate per filter comes from :func:`satisfaction_figure`, which
+calls the one figure function (:func:`analysis.figure.figure`); the rule itself
+is never re-derived here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from analysis import proportion_interval, satisfaction_rate, score_interval
 from survey_app.filters import CHINA
 from survey_app.models import Channel, CommentFollowUp, Exclusion, Questionnaire, QuestionnaireVersion, Response
 from survey_app.services.questionnaires import DONT_KNOW, LIKERT_OPTIONS
@@ -60,15 +59,14 @@ def satisfaction_figure(counts: Mapping[str, int], rate_method: str = "top2") ->
     package's figure functions, so switching to the single pure figure function is
     a change of this body only.
     """
-    clean = {o: int(counts.get(o, 0)) for o in LIKERT_OPTIONS}
-    if not sum(clean[o] for o in LIKERT_OPTIONS[:-1]):
+    from analysis.figure import figure
+
+    cells = [(None, None, option, int(counts.get(option, 0))) for option in LIKERT_OPTIONS]
+    if not sum(count for _, _, option, count in cells if option != DONT_KNOW):
         return None
-    rate = satisfaction_rate(clean, exclude=(DONT_KNOW,), method=rate_method)
-    if rate_method == "weighted":
-        iv = score_interval(clean, confidence=CONFIDENCE)
-        return Figure("weighted", rate.value, iv.lower, iv.upper, rate.n, rate.successes, "t")
-    iv = proportion_interval(rate.successes, rate.n, method="wilson", confidence=CONFIDENCE)
-    return Figure("top2", rate.value, iv.lower, iv.upper, rate.n, rate.successes, "wilson")
+    # a filtered subset is not a sample of a known population: the figure's "N unknown" design
+    fig = figure(cells, rate_method=rate_method, confidence=CONFIDENCE)
+    return Figure(rate_method, fig.value, fig.lower, fig.upper, fig.valid_n, fig.successes, fig.display_method)
 
 
 # -- filters -----------------------------------------------------------------------------------
