@@ -35,7 +35,9 @@ from survey_app.services.importing import import_file  # noqa: E402
 PER_INDICATOR = 10_000
 
 
-def run(url: str) -> dict[str, float]:
+def prepare(url: str):  # type: ignore[no-untyped-def]
+    """A migrated database with the seed, 34 villages with populations and 10,000 responses for each of the
+    four published indicators; returns (app, database, logged-in auditor's test client, [(questionnaire, version)])."""
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
                       "WTF_CSRF_ENABLED": False})
     upgrade(app)
@@ -69,6 +71,11 @@ def run(url: str) -> dict[str, float]:
             conn.execute(text("ANALYZE responses"))
     client = app.test_client()
     client.post("/auth/login", data={"username": "auditor", "password": "correct horse battery"})
+    return app, db, client, targets
+
+
+def run(url: str) -> dict[str, float]:
+    app, db, client, targets = prepare(url)
     baseline_sql = text("SELECT questionnaire_id, village_id, satisfaction, count(*) FROM responses "
                         "GROUP BY questionnaire_id, village_id, satisfaction")
 

@@ -75,7 +75,7 @@ def append(session: Session, response: Response) -> None:
 
 #: the respondent path's INSERT, built once: on PostgreSQL it also settles the chain head in the
 #: same statement (a data-modifying CTE), so storing an answer is one round trip after the advance
-_RESPONSE_COLUMNS = [c for c in Response.__table__.c if c.key != "id"]
+_RESPONSE_COLUMNS = [c for c in Response.__table__.c if c.key != "id" and c.computed is None]  # the database fills the rest
 _INSERT_STATEMENTS: dict[str, Any] = {}
 
 
