@@ -23,8 +23,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select, union, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import exists, func, or_, select, union, union_all
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from analysis.figure import CONFIDENCE, DESIGN_LABELS, Figure, VillageFigure, figure
 from survey_app.models import (
@@ -32,9 +32,11 @@ from survey_app.models import (
     Exclusion,
     Indicator,
     Link,
+    Project,
     Questionnaire,
     Response,
     SampleDraw,
+    Unit,
 )
 from survey_app.services.answers import superseded
 from survey_app.services.distribution import group_population
@@ -230,11 +232,19 @@ def _result(questionnaire: Questionnaire, rows: list[Any], excluded: int, simula
                     rate_method=inputs["rate_method"], population=inputs["population"],
                     village_populations=village_pops, excluded=excluded, confidence=CONFIDENCE)
     names = {v.id: v.name for v in questionnaire.indicator.project.unit.villages}
-    villages = sorted((VillageResult(**dataclasses.asdict(v), name=names.get(v.village, "未指定村"))
-                       for v in result.villages), key=lambda v: (v.village is None, v.name))
+    villages = sorted((VillageResult(**_fields_of(v), name=names.get(v.village, "未指定村")) for v in result.villages),
+                      key=lambda v: (v.village is None, v.name))
     return IndicatorResult(questionnaire=questionnaire, indicator=questionnaire.indicator, simulated=simulated,
                            figure=result, channels={c.value: channels[c.value] for c in Channel},
                            villages=villages, trend=_trend(per_day), left_out=left_out, pooled=pooled)
+
+
+_VILLAGE_FIELDS = [f.name for f in dataclasses.fields(VillageFigure)]
+
+
+def _fields_of(village: VillageFigure) -> dict[str, Any]:
+    """The village figure's fields, shallow (``dataclasses.asdict`` deep-copies: slow per village)."""
+    return {name: getattr(village, name) for name in _VILLAGE_FIELDS}
 
 
 def _trend(per_day: dict[str, Counter[str]]) -> list[dict[str, Any]]:
@@ -249,9 +259,15 @@ def _trend(per_day: dict[str, Counter[str]]) -> list[dict[str, Any]]:
     return out
 
 
+#: what the figures read around each questionnaire, loaded with it (no lazy load per indicator)
+_AROUND = (selectinload(Questionnaire.versions),
+           joinedload(Questionnaire.indicator).joinedload(Indicator.project).joinedload(Project.unit)
+           .selectinload(Unit.villages))
+
+
 def compute_all(session: Session, *, project_code: str | None = None, simulated: bool = False) -> list[IndicatorResult]:
     """Every questionnaire's figures from one aggregation over all their responses."""
-    questionnaires = [q for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))
+    questionnaires = [q for q in session.scalars(select(Questionnaire).options(*_AROUND).order_by(Questionnaire.id))
                       if not project_code or q.indicator.project.code == project_code]
     if not questionnaires:
         return []
@@ -259,3 +275,11 @@ def compute_all(session: Session, *, project_code: str | None = None, simulated:
     groups, excluded, left_out = _aggregate(session, [q.id for q in questionnaires], simulated, None, sample_only)
     return [_result(q, groups.get(q.id, []), excluded.get(q.id, 0), simulated, left_out=left_out.get(q.id, 0),
                     pooled=q.id in pooled) for q in questionnaires]
+
+
+def with_simulated(session: Session, questionnaire_ids: list[int]) -> set[int]:
+    """The questionnaires that have simulated (demo) answers: one index probe each."""
+    if not questionnaire_ids:
+        return set()
+    has = exists().where(Response.questionnaire_id == Questionnaire.id, Response.simulated.is_(True))
+    return set(session.scalars(select(Questionnaire.id).where(Questionnaire.id.in_(questionnaire_ids), has)))
