@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, union, union_all
+from sqlalchemy import exists, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from analysis.figure import CONFIDENCE, DESIGN_LABELS, Figure, VillageFigure, figure
@@ -114,7 +114,7 @@ def _removed():  # type: ignore[no-untyped-def]
     Few, and read from two small indexes (the partial unique index of active exclusions, the
     UNIQUE ``supersedes_id``); never NULL, so ``NOT IN`` is safe."""
     later = aliased(Response)
-    return union(select(Exclusion.response_id).where(Exclusion.reverted_at.is_(None)),
+    return union(select(Exclusion.response_id.label("id")).where(Exclusion.reverted_at.is_(None)),
                  select(later.supersedes_id).where(later.supersedes_id.is_not(None)))
 
 
@@ -162,23 +162,25 @@ def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool, 
     count of actively excluded responses per questionnaire, and (for the questionnaires in
     ``sample_only``) the count of answers not through a drawn card, left out of the figure.
 
-    The groups are counted over every matching row straight from the covering index, and the
-    groups of the few removed rows (excluded, superseded) are subtracted, in one statement (one
-    snapshot): exact, and several times cheaper than testing each row for an exclusion and a
-    correction (benchmarks/results.md)."""
+    The groups are counted over every matching row straight from the covering index, and the few
+    removed rows (excluded, superseded) are subtracted, in one statement (one snapshot): exact,
+    and several times cheaper than testing each row for an exclusion and a correction
+    (benchmarks/results.md)."""
     kept = [Response.id.not_in(sorted(leave_out))] if leave_out else []  # no empty-set test per row
     in_sample = _drawn_card()
     counted = [or_(Response.questionnaire_id.not_in(sorted(sample_only)), in_sample)] if sample_only else []
     matching = [Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated), *kept, *counted]
-    every_row = select(*_KEYS, func.count()).where(*matching).group_by(*_KEYS)
-    removed_rows = select(*_KEYS, -func.count()).where(*matching, Response.id.in_(_removed())).group_by(*_KEYS)
-    net: Counter[tuple[Any, ...]] = Counter()
-    for *key, count in session.execute(union_all(every_row, removed_rows)):
-        net[tuple(key)] += count
+    every_row = select(*_KEYS, func.count().label("n")).where(*matching).group_by(*_KEYS)
+    # driven by the removed ids (looked up by primary key), not by a scan of the questionnaire's rows;
+    # not grouped, so that SQLite has no reason to walk the index in GROUP BY order instead
+    removed = _removed().subquery("removed")
+    removed_rows = (select(*_KEYS, literal(-1)).select_from(removed).join(Response, Response.id == removed.c.id)
+                    .where(*matching))
+    both = union_all(every_row, removed_rows).subquery()
+    net = select(*both.c[:len(_KEYS)], func.sum(both.c.n)).group_by(*both.c[:len(_KEYS)]).having(func.sum(both.c.n) > 0)
     groups: dict[int, list[Any]] = defaultdict(list)
-    for key, count in net.items():
-        if count > 0:
-            groups[key[0]].append((*key[1:], count))
+    for q_id, *row in session.execute(net):
+        groups[q_id].append(row)
     left_out: dict[int, int] = {}
     if sample_only:
         left_out = dict(session.execute(
@@ -220,12 +222,12 @@ def _result(questionnaire: Questionnaire, rows: list[Any], excluded: int, simula
     """The figure function on one questionnaire's groups, with names, channels and the trend around it."""
     numbers = {v.id: v.number for v in questionnaire.versions}
     cells: Counter[tuple[Any, Any, str]] = Counter()
-    channels: Counter[str] = Counter()
-    per_day: dict[str, Counter[str]] = defaultdict(Counter)
+    channels: Counter[Any] = Counter()
+    per_day: dict[Any, Counter[str]] = defaultdict(Counter)
     for village_id, channel, answer, version_id, day_value, count in rows:
         cells[(village_id, numbers.get(version_id), answer)] += count
-        channels[Channel(channel).value] += count
-        per_day[_day_label(day_value)][answer] += count
+        channels[channel] += count
+        per_day[day_value][answer] += count
     inputs = figure_inputs(questionnaire)
     village_pops = _village_populations(questionnaire)
     result = figure([(*key, count) for key, count in cells.items()], target=questionnaire.indicator.target_raw,
@@ -235,7 +237,7 @@ def _result(questionnaire: Questionnaire, rows: list[Any], excluded: int, simula
     villages = sorted((VillageResult(**_fields_of(v), name=names.get(v.village, "未指定村")) for v in result.villages),
                       key=lambda v: (v.village is None, v.name))
     return IndicatorResult(questionnaire=questionnaire, indicator=questionnaire.indicator, simulated=simulated,
-                           figure=result, channels={c.value: channels[c.value] for c in Channel},
+                           figure=result, channels={c.value: channels[c] for c in Channel},
                            villages=villages, trend=_trend(per_day), left_out=left_out, pooled=pooled)
 
 
@@ -247,7 +249,7 @@ def _fields_of(village: VillageFigure) -> dict[str, Any]:
     return {name: getattr(village, name) for name in _VILLAGE_FIELDS}
 
 
-def _trend(per_day: dict[str, Counter[str]]) -> list[dict[str, Any]]:
+def _trend(per_day: dict[Any, Counter[str]]) -> list[dict[str, Any]]:
     """Cumulative satisfaction rate (top two options) by day, China time, as responses arrived."""
     out: list[dict[str, Any]] = []
     cumulative: Counter[str] = Counter()
@@ -255,7 +257,7 @@ def _trend(per_day: dict[str, Counter[str]]) -> list[dict[str, Any]]:
         cumulative.update(per_day[day_value])
         day_figure = figure([(None, None, option, count) for option, count in cumulative.items()],
                             rate_method="top2")
-        out.append({"date": day_value, "n": day_figure.valid_n, "rate": day_figure.value})
+        out.append({"date": _day_label(day_value), "n": day_figure.valid_n, "rate": day_figure.value})
     return out
 
 
