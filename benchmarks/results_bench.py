@@ -69,7 +69,7 @@ def demo_database(url: str):  # type: ignore[no-untyped-def]
     return db, session, unit, questionnaire
 
 
-def run(url: str, rows: int) -> dict[str, float]:
+def run(url: str, rows: int, *, vacuum: bool = True) -> dict[str, float]:
     db, session, unit, questionnaire = demo_database(url)
     q_id, v_id = questionnaire.id, questionnaire.current_version.id
     villages = [v.id for v in unit.villages]
@@ -92,7 +92,7 @@ def run(url: str, rows: int) -> dict[str, float]:
     postgresql = db.engine.dialect.name == "postgresql"
     if postgresql:  # fresh statistics and visibility map, as autovacuum does after a bulk load
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE responses"))
+            conn.execute(text("VACUUM ANALYZE responses" if vacuum else "ANALYZE responses"))
     load = time.perf_counter() - load_start
     baseline_sql = text("SELECT village_id, satisfaction, count(*) FROM responses WHERE questionnaire_id = :q "
                         "GROUP BY village_id, satisfaction")
@@ -129,16 +129,22 @@ def run(url: str, rows: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--no-vacuum", action="store_true",
+                        help="PostgreSQL: ANALYZE only, before autovacuum has set the visibility map "
+                             "(index-only scans then visit the table)")
+    parser.add_argument("--postgresql-only", action="store_true")
     args = parser.parse_args()
     results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        results["SQLite"] = run(f"sqlite:///{folder}/bench.sqlite3", args.rows)
+    if not args.postgresql_only:
+        with tempfile.TemporaryDirectory() as folder:
+            results["SQLite"] = run(f"sqlite:///{folder}/bench.sqlite3", args.rows)
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        results["PostgreSQL"] = run(f"{PG}?options=-csearch_path%3D{schema}", args.rows)
+        name = "PostgreSQL (ANALYZE only, not vacuumed)" if args.no_vacuum else "PostgreSQL"
+        results[name] = run(f"{PG}?options=-csearch_path%3D{schema}", args.rows, vacuum=not args.no_vacuum)
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -61,22 +61,23 @@ def clock(monkeypatch):
     return clock
 
 
-def _fill(session, questionnaire, villages, rng, clock, n):  # type: ignore[no-untyped-def]
-    """n random responses, then corrections and exclusions on them."""
+def _fill(session, questionnaire, villages, rng, clock, n, cards=()):  # type: ignore[no-untyped-def]
+    """n random responses (the first ones through ``cards``), then corrections and exclusions on them."""
     stored = []
     for i in range(n):
         if i == n // 2 and rng.random() < 0.7:  # a second version half-way
             questionnaire.draft = {**questionnaire.draft, "title": f"{questionnaire.draft['title']}（第二版）"}
             publish(session, questionnaire, actor="test")
         clock.now = _near_china_midnight(rng)
-        channel = rng.choice([Channel.PAPER, Channel.PAPER, Channel.INTERVIEW, Channel.POSTER])
-        response, _ = submit(session, link=None, version=questionnaire.current_version, answers=_answers(rng, villages),
+        card = cards[i] if i < len(cards) else None
+        channel = Channel.CARD if card else rng.choice([Channel.PAPER, Channel.PAPER, Channel.INTERVIEW, Channel.POSTER])
+        response, _ = submit(session, link=card, version=questionnaire.current_version, answers=_answers(rng, villages),
                              submission_key=new_submission_key(), channel=channel, entered_by="test",
                              simulated=rng.random() < 0.15)
         stored.append(response)
     session.commit()
     for response in rng.sample(stored, n // 5):  # corrections, some of them corrected again
-        if response.simulated or response.channel == Channel.POSTER:
+        if response.simulated or response.channel in (Channel.POSTER, Channel.CARD):
             continue
         clock.now = _near_china_midnight(rng)
         latest = correct(session, response, _answers(rng, villages, response), "录入错误", actor="test")
@@ -104,15 +105,18 @@ def _china_day(moment: dt.datetime) -> str:
     return (moment.astimezone(dt.UTC) + dt.timedelta(hours=8)).date().isoformat()
 
 
-def _reference(session, questionnaire, *, simulated=False, leave_out=frozenset()):  # type: ignore[no-untyped-def]
-    """What the figures must rest on, computed row by row from the ORM objects."""
+def _reference(session, questionnaire, *, simulated=False, leave_out=frozenset(),  # type: ignore[no-untyped-def]
+               sample=None):
+    """What the figures must rest on, computed row by row from the ORM objects. ``sample``: the drawn
+    cards' ids when only answers through them count (a random draw, posters not pooled)."""
     everything = session.scalars(select(Response)).all()
     superseded = {r.supersedes_id for r in everything if r.supersedes_id is not None}
     active = {e.response_id for e in session.scalars(select(Exclusion)) if e.reverted_at is None}
     numbers = {v.id: v.number for v in questionnaire.versions}
     kept = [r for r in everything if r.questionnaire_id == questionnaire.id and r.simulated == simulated
             and r.id not in superseded]
-    counted = [r for r in kept if r.id not in active and r.id not in leave_out]
+    remaining = [r for r in kept if r.id not in active and r.id not in leave_out]
+    counted = [r for r in remaining if sample is None or r.card_id in sample]
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
     for r in counted:
         per_day[_china_day(r.submitted_at)][r.satisfaction] += 1
@@ -126,6 +130,7 @@ def _reference(session, questionnaire, *, simulated=False, leave_out=frozenset()
         "cells": Counter((r.village_id, numbers[r.version_id], r.satisfaction) for r in counted),
         "channels": {c.value: sum(1 for r in counted if r.channel == c) for c in Channel},
         "trend": trend,
+        "left_out": len(remaining) - len(counted),
     }
 
 
@@ -142,23 +147,38 @@ def _assert_matches(result, reference):  # type: ignore[no-untyped-def]
     assert result.channels == reference["channels"]
     assert [(t["date"], t["n"]) for t in result.trend] == [(d, n) for d, n, _ in reference["trend"]]
     assert [t["rate"] for t in result.trend] == pytest.approx([rate for _, _, rate in reference["trend"]])
+    assert result.left_out == reference["left_out"]
+
+
+def _check_all(session, chosen, samples, rng):  # type: ignore[no-untyped-def]
+    everyone = {r.questionnaire.id: r for r in compute_all(session)}
+    simulated = {r.questionnaire.id: r for r in compute_all(session, simulated=True)}
+    for questionnaire in chosen:
+        sample = None if questionnaire.pool_posters else samples.get(questionnaire.id)
+        _assert_matches(compute(session, questionnaire), _reference(session, questionnaire, sample=sample))
+        _assert_matches(everyone[questionnaire.id], _reference(session, questionnaire, sample=sample))
+        _assert_matches(simulated[questionnaire.id], _reference(session, questionnaire, simulated=True, sample=sample))
+        ids = session.scalars(select(Response.id).where(Response.questionnaire_id == questionnaire.id)).all()
+        leave_out = set(rng.sample(ids, len(ids) // 4))
+        _assert_matches(compute(session, questionnaire, leave_out=leave_out),
+                        _reference(session, questionnaire, leave_out=leave_out, sample=sample))
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_aggregation_matches_row_by_row_reference(published, session, clock, seed):
+    from survey_app.services import sampling
+    from tests.test_sampling_app import _drawn
+
     rng = random.Random(seed)
-    chosen = [published["村办公经费"], published["村干部工资"]]
+    chosen = [published["村办公经费"], published["村干部工资"], published["自收自支人员补助"]]
     villages = list(chosen[0].indicator.project.unit.villages)[:6]
+    _, cards = _drawn(session, chosen[2], sizes=(12, 10), frames=(40, 30))  # a random draw: cards only count
+    samples = {chosen[2].id: {card.id for card in cards}}
     for questionnaire in chosen:
-        _fill(session, questionnaire, villages, rng, clock, 90)
+        _fill(session, questionnaire, villages, rng, clock, 90, cards=cards[:18] if questionnaire is chosen[2] else ())
     assert session.scalar(select(Response.id).where(Response.supersedes_id.is_not(None))) is not None
-    everyone = {r.questionnaire.id: r for r in compute_all(session)}
-    simulated = {r.questionnaire.id: r for r in compute_all(session, simulated=True)}
-    for questionnaire in chosen:
-        _assert_matches(compute(session, questionnaire), _reference(session, questionnaire))
-        _assert_matches(everyone[questionnaire.id], _reference(session, questionnaire))
-        _assert_matches(simulated[questionnaire.id], _reference(session, questionnaire, simulated=True))
-        ids = session.scalars(select(Response.id).where(Response.questionnaire_id == questionnaire.id)).all()
-        leave_out = set(rng.sample(ids, len(ids) // 4))
-        _assert_matches(compute(session, questionnaire, leave_out=leave_out),
-                        _reference(session, questionnaire, leave_out=leave_out))
+    _check_all(session, chosen, samples, rng)
+    assert compute(session, chosen[2]).left_out > 0
+    sampling.set_pool_posters(session, chosen[2], True, actor="test")  # staff pool the posters in
+    session.commit()
+    _check_all(session, chosen, samples, rng)

@@ -168,15 +168,19 @@ def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool, 
     (benchmarks/results.md)."""
     kept = [Response.id.not_in(sorted(leave_out))] if leave_out else []  # no empty-set test per row
     in_sample = _drawn_card()
-    counted = [or_(Response.questionnaire_id.not_in(sorted(sample_only)), in_sample)] if sample_only else []
-    matching = [Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(simulated), *kept, *counted]
-    every_row = select(*_KEYS, func.count().label("n")).where(*matching).group_by(*_KEYS)
-    # driven by the removed ids (looked up by primary key), not by a scan of the questionnaire's rows;
-    # not grouped, so that SQLite has no reason to walk the index in GROUP BY order instead
+    # questionnaires without a draw are read from the covering index alone; the drawn card test
+    # (a column the index lacks) applies to the questionnaires with one only
+    plain = [q_id for q_id in questionnaire_ids if q_id not in sample_only]
+    drawn = [q_id for q_id in questionnaire_ids if q_id in sample_only]
+    wheres = [[Response.questionnaire_id.in_(ids), Response.simulated.is_(simulated), *kept, *extra]
+              for ids, extra in ((plain, []), (drawn, [in_sample])) if ids]
     removed = _removed().subquery("removed")
-    removed_rows = (select(*_KEYS, literal(-1)).select_from(removed).join(Response, Response.id == removed.c.id)
-                    .where(*matching))
-    both = union_all(every_row, removed_rows).subquery()
+    # the removed rows are driven by their ids (looked up by primary key), not by another scan of
+    # the questionnaires' rows; not grouped, so that SQLite has no reason to walk the index instead
+    parts = [select(*_KEYS, func.count().label("n")).where(*where).group_by(*_KEYS) for where in wheres]
+    parts += [select(*_KEYS, literal(-1)).select_from(removed).join(Response, Response.id == removed.c.id).where(*where)
+              for where in wheres]
+    both = union_all(*parts).subquery()
     net = select(*both.c[:len(_KEYS)], func.sum(both.c.n)).group_by(*both.c[:len(_KEYS)]).having(func.sum(both.c.n) > 0)
     groups: dict[int, list[Any]] = defaultdict(list)
     for q_id, *row in session.execute(net):
