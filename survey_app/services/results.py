@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, literal, or_, select, union, union_all
+from sqlalchemy import BigInteger, cast, exists, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from analysis.figure import CONFIDENCE, DESIGN_LABELS, Figure, VillageFigure, figure
@@ -181,7 +181,8 @@ def _aggregate(session: Session, questionnaire_ids: list[int], simulated: bool, 
     parts += [select(*_KEYS, literal(-1)).select_from(removed).join(Response, Response.id == removed.c.id).where(*where)
               for where in wheres]
     both = union_all(*parts).subquery()
-    net = select(*both.c[:len(_KEYS)], func.sum(both.c.n)).group_by(*both.c[:len(_KEYS)]).having(func.sum(both.c.n) > 0)
+    total = cast(func.sum(both.c.n), BigInteger)  # PostgreSQL's sum of bigint is numeric
+    net = select(*both.c[:len(_KEYS)], total).group_by(*both.c[:len(_KEYS)]).having(total > 0)
     groups: dict[int, list[Any]] = defaultdict(list)
     for q_id, *row in session.execute(net):
         groups[q_id].append(row)
