@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, insert, select, text
 
@@ -43,13 +44,23 @@ OPTIONS = ["非常满意", "满意", "一般", "不满意", "非常不满意", "
 WEIGHTS = [0.55, 0.41, 0.02, 0.01, 0.005, 0.005]
 
 
-def _median(fn, repeat: int = 5) -> float:
-    runs = []
+def _interleaved(fns: dict[str, Any], repeat: int = 7, *, also: tuple[tuple[str, str], ...] = ()) -> dict[str, float]:
+    """Median time of each function, timed in turn (baseline, then the others) ``repeat`` times, and
+    the median of each one's ratio to the baseline of the same round (``<name>_ratio``; ``<a>_to_<b>``
+    for the pairs in ``also``): on a shared machine, a busy moment then slows both sides of a ratio
+    instead of one."""
+    runs: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            runs[name].append(time.perf_counter() - start)
+    first = runs[next(iter(fns))]
+    out = {name: statistics.median(times) for name, times in runs.items()}
+    out |= {f"{name}_ratio": statistics.median(t / b for t, b in zip(times, first, strict=True))
+            for name, times in runs.items()}
+    out |= {f"{a}_to_{b}": statistics.median(x / y for x, y in zip(runs[a], runs[b], strict=True)) for a, b in also}
+    return out
 
 
 def demo_database(url: str):  # type: ignore[no-untyped-def]
@@ -121,7 +132,8 @@ def run(url: str, rows: int, *, vacuum: bool = True) -> dict[str, float]:
 
     baseline()
     service()
-    out = {"load": load, "baseline": _median(baseline), "table_scan": _median(table_scan), "service": _median(service)}
+    out = {"load": load, **_interleaved({"baseline": baseline, "table_scan": table_scan, "service": service},
+                                          also=(("service", "table_scan"),))}
     db.engine.dispose()
     return out
 
@@ -156,7 +168,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['baseline'] * 1e3:.0f} ms | {r['table_scan'] * 1e3:.0f} ms | {r['service'] * 1e3:.0f} ms | "
-              f"{r['service'] / r['baseline']:.2f} | {r['service'] / r['table_scan']:.2f} | {r['load']:.0f} s |")
+              f"{r['service_ratio']:.2f} | {r['service_to_table_scan']:.2f} | {r['load']:.0f} s |")
 
 
 if __name__ == "__main__":
