@@ -163,7 +163,9 @@ def users(app, session):
     from survey_app.models import Role
     from survey_app.services.accounts import create_user
 
-    made = {role.value: create_user(session, role.value, PASSWORD, role, actor="test") for role in Role}
+    # the township case: one unit, every account sees it (tests/test_scope.py covers the county case)
+    made = {role.value: create_user(session, role.value, PASSWORD, role, actor="test", all_units=True)
+            for role in Role}
     session.commit()
     return made
 

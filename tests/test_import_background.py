@@ -47,7 +47,7 @@ def two_servers(database_url, pg_base_url, tmp_path, monkeypatch):
             stack.callback(get_db(app).engine.dispose)
         session = get_db(apps[0]).session()
         stack.callback(session.close)
-        create_user(session, "bg", "correct horse battery", "staff", actor="t")
+        create_user(session, "bg", "correct horse battery", "staff", actor="t", all_units=True)
         session.commit()
         clients = [app.test_client() for app in apps]
         for client in clients:

@@ -107,7 +107,7 @@ def test_preview_on_one_server_confirm_on_another(database_url, pg_base_url, tmp
             stack.callback(get_db(app).engine.dispose)
         session = get_db(one).session()
         stack.callback(session.close)
-        create_user(session, "twoservers", "correct horse battery", "staff", actor="t")
+        create_user(session, "twoservers", "correct horse battery", "staff", actor="t", all_units=True)
         session.commit()
         first, second = one.test_client(), two.test_client()
         for client in (first, second):

@@ -314,7 +314,7 @@ def test_rate_limit_keyed_by_the_forwarded_address_and_shared_by_both_servers(de
 
 def test_staff_logged_in_through_one_server_continue_on_the_other(deployment):
     d = deployment
-    done = subprocess.run([str(BIN / "survey-app"), "create-user", "clerk", "--role", "staff", "--password-stdin"],
+    done = subprocess.run([str(BIN / "survey-app"), "create-user", "clerk", "--role", "staff", "--all-units", "--password-stdin"],
                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=60,
                           env={k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
                           | {"SURVEY_DATABASE_URL": d["url"], "SURVEY_SECRET_KEY": "x"})

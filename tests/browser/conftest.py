@@ -53,8 +53,8 @@ def live_server(tmp_path_factory):
     upgrade(app)
     session = get_db(app).session()
     unit, _ = load_demo(session)
-    create_user(session, "staff", "correct horse battery", "staff", actor="t")
-    create_user(session, "auditor", "correct horse battery", "auditor", actor="t")
+    create_user(session, "staff", "correct horse battery", "staff", actor="t", all_units=True)
+    create_user(session, "auditor", "correct horse battery", "auditor", actor="t", all_units=True)
     # 150 of 197 village cadres answered on paper over several villages, 146 satisfied
     from survey_app.models import Questionnaire
     from tests.factories import add_responses
