@@ -88,15 +88,38 @@ def _windows(items: list[dict[str, Any]], count: int, window: dt.timedelta) -> l
     return groups
 
 
+_COLUMNS = (Response.questionnaire_id, Response.id, Response.receipt, Response.submitted_at, Response.started_at,
+            Response.link_id, Response.channel, Response.network_hash, Response.device_hash, Response.entered_by,
+            Response.answers, Response.satisfaction)
+
+
+def _rows(session: Session, questionnaire_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The real responses of the given questionnaires as plain rows, per questionnaire (one query, no ORM objects)."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not questionnaire_ids:
+        return out
+    for (q_id, id_, receipt, at, started, link, channel, network, device, entered_by, answers,
+         satisfaction) in session.execute(select(*_COLUMNS).where(Response.questionnaire_id.in_(questionnaire_ids),
+                                                                  Response.simulated.is_(False)).order_by(Response.id)):
+        out[q_id].append({"id": id_, "receipt": receipt, "at": _aware(at), "started": _aware(started) if started else None,
+                          "link": link, "channel": getattr(channel, "value", channel), "network": network,
+                          "device": device, "entered_by": entered_by, "answers": answers or {},
+                          "satisfaction": satisfaction})
+    return out
+
+
 def compute_flags(session: Session, questionnaire: Questionnaire) -> list[Flag]:
-    rows = [
-        {"id": r.id, "receipt": r.receipt, "at": _aware(r.submitted_at),
-         "started": _aware(r.started_at) if r.started_at else None, "link": r.link_id, "channel": r.channel.value,
-         "network": r.network_hash, "device": r.device_hash, "entered_by": r.entered_by,
-         "answers": r.answers or {}, "satisfaction": r.satisfaction}
-        for r in session.scalars(select(Response).where(Response.questionnaire_id == questionnaire.id,
-                                                        Response.simulated.is_(False)).order_by(Response.id))
-    ]
+    return flags_of(_rows(session, [questionnaire.id]).get(questionnaire.id, []))
+
+
+def flag_counts(session: Session, questionnaire_ids: list[int]) -> dict[int, int]:
+    """The number of flags per questionnaire, for many questionnaires at once (the county overview)."""
+    rows = _rows(session, questionnaire_ids)
+    return {q_id: len(flags_of(rows.get(q_id, []))) for q_id in questionnaire_ids}
+
+
+def flags_of(rows: list[dict[str, Any]]) -> list[Flag]:
+    """The flags raised by one questionnaire's responses (rows as :func:`_rows` gives them, by id)."""
     flags: list[Flag] = []
 
     def add(kind: str, explanation: str, group: list[dict[str, Any]]) -> None:
