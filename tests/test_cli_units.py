@@ -55,7 +55,8 @@ def test_another_units_questionnaire_is_refused(run, county, session, tmp_path):
                  ["export", "--questionnaire", str(other), "--format", "csv", str(target)]):
         code, out, err = run(*args, "--unit", "929002")
         assert code == 1 and out == ""
-        assert f"问卷 {other} 属于单位 929001 魏县张二庄镇人民政府本级，不属于 --unit 指定的单位 929002 魏县李三庄镇人民政府本级" in err
+        assert (f"问卷 {other} 属于单位 929001 魏县张二庄镇人民政府本级，"
+                "不属于 --unit 指定的单位 929002 魏县李三庄镇人民政府本级") in err
     assert not target.exists()
     code, out, _ = run("links", "--questionnaire", str(other), "--unit", "929001", "--json")
     assert code == 0 and json.loads(out)

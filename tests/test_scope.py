@@ -1,9 +1,8 @@
 """A county deployment: accounts see and change only their own units."""
 
-import pytest
 from sqlalchemy import select
 
-from survey_app.models import Questionnaire, Unit
+from survey_app.models import Questionnaire
 from tests.conftest import PASSWORD
 
 

@@ -59,7 +59,7 @@ def county_server(tmp_path):
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_county_overview_in_the_browser(browser, county_server, axe_source, width):
+def test_county_overview_in_the_browser(browser, county_server, axe_source, width):  # noqa: F811 (fixture)
     context = browser.new_context(**(DESKTOP if width == "desktop" else PHONE), bypass_csp=True)  # axe is injected inline
     page = context.new_page()
     page.goto(f"{county_server}/auth/login")
