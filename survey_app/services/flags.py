@@ -20,12 +20,13 @@ The thresholds are deliberately simple and printed on the page:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from survey_app.models import Questionnaire, Response
@@ -90,7 +91,14 @@ def _windows(items: list[dict[str, Any]], count: int, window: dt.timedelta) -> l
 
 _COLUMNS = (Response.questionnaire_id, Response.id, Response.receipt, Response.submitted_at, Response.started_at,
             Response.link_id, Response.channel, Response.network_hash, Response.device_hash, Response.entered_by,
-            Response.answers, Response.satisfaction)
+            cast(Response.answers, Text), Response.satisfaction)
+
+
+def _answers(text: str | None, satisfaction: str | None) -> dict[str, Any]:
+    """The answers, decoded only where a flag reads them (straight-lining: aspect answers with 非常满意)."""
+    if satisfaction != "非常满意" or not text or "aspect_" not in text:
+        return {}
+    return json.loads(text) or {}
 
 
 def _rows(session: Session, questionnaire_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
@@ -103,7 +111,7 @@ def _rows(session: Session, questionnaire_ids: list[int]) -> dict[int, list[dict
                                                                   Response.simulated.is_(False)).order_by(Response.id)):
         out[q_id].append({"id": id_, "receipt": receipt, "at": _aware(at), "started": _aware(started) if started else None,
                           "link": link, "channel": getattr(channel, "value", channel), "network": network,
-                          "device": device, "entered_by": entered_by, "answers": answers or {},
+                          "device": device, "entered_by": entered_by, "answers": _answers(answers, satisfaction),
                           "satisfaction": satisfaction})
     return out
 
