@@ -12,7 +12,7 @@ from survey_app.auth.views import start_session
 from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
-from survey_app.services.scope import visible_units
+from survey_app.services.scope import can_see_unit, restrict, visible_units
 from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.villages import VillageError, import_villages, save_village
 from survey_app.staff import bp
@@ -34,7 +34,8 @@ def projects():  # type: ignore[no-untyped-def]
     from survey_app.services.paging import paginate, sorted_by
 
     session = get_session()
-    query = select(Project).options(selectinload(Project.indicators), selectinload(Project.unit))
+    query = restrict(select(Project).options(selectinload(Project.indicators), selectinload(Project.unit)),
+                     Project.unit_id, session, current_user)
     search = (request.args.get("q") or "").strip()[:100]
     if search:
         query = query.where(Project.name.contains(search, autoescape=True) | Project.code.contains(search, autoescape=True))
@@ -118,21 +119,25 @@ def update_indicator(indicator_id: int):  # type: ignore[no-untyped-def]
 
 
 def _unit_from_request() -> Unit | None:
+    """The unit named by ``?unit=`` (404 for a unit the account may not see), else its first unit."""
     session = get_session()
     unit_id = request.args.get("unit", type=int)
     if unit_id is not None:
+        if not can_see_unit(session, current_user, unit_id):
+            abort(404)
         return get_or_404(Unit, unit_id)
-    return session.scalar(select(Unit).order_by(Unit.code).limit(1))
+    units = visible_units(session, current_user)
+    return units[0] if units else None
 
 
 @bp.route("/villages")
 @role_required(*ALL_ROLES)
 def villages():  # type: ignore[no-untyped-def]
-    """The villages of a unit with their populations."""
+    """The villages of a unit with their populations (the units the account sees to pick from)."""
     session = get_session()
     unit = _unit_from_request()
-    units = session.scalars(select(Unit).order_by(Unit.code)).all()
-    return render_template("staff/villages.html", unit=unit, units=units, form=VillageImportForm())
+    return render_template("staff/villages.html", unit=unit, units=visible_units(session, current_user),
+                           form=VillageImportForm())
 
 
 @bp.route("/units/<int:unit_id>/villages/new", methods=["GET", "POST"])
@@ -188,7 +193,7 @@ def import_village_list(unit_id: int):  # type: ignore[no-untyped-def]
     else:
         flash("请粘贴村庄列表。", "error")
     # the pasted list stays in the box so it can be corrected, not typed again
-    units = get_session().scalars(select(Unit).order_by(Unit.code)).all()
+    units = visible_units(get_session(), current_user)
     return render_template("staff/villages.html", unit=unit, units=units, form=form), 422
 
 
