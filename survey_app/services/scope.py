@@ -106,6 +106,7 @@ NOT_UNIT_ROWS: dict[str, str] = {
     "kind": "a kind of export, not a row",
     "fmt": "a file format, not a row",
     "token": "respondent links are public",
+    "filename": "static files (style sheets, scripts), the same for every unit",
 }
 
 
