@@ -209,7 +209,7 @@ def check_import_units(session: Session, user: User, units: list[tuple[str, Unit
     refused = [unit for _, unit in units if unit is not None and not can_see_unit(session, user, unit.id)]
     if refused:
         names = "、".join(f"{unit.name}（{unit.code}）" for unit in refused)
-        raise ScopeError(f"没有导入：表中的单位 {names} 不在您的账号可管理的单位中。"
+        raise ScopeError(f"表中的单位 {names} 不在您的账号可管理的单位中。"
                          "请只导入本单位的表，或请管理员在“账号”页为您授权。")
     return [code for code, unit in units if unit is None]
 
