@@ -267,3 +267,19 @@ def test_audit_log_and_export_of_a_scoped_auditor(client, session, answered):
     assert client.get(f"/audit/export/responses.csv?questionnaire={other_q}").status_code == 404
     own = client.get(f"/audit/export/responses.csv?questionnaire={_questionnaire_of(session, answered['a'])}")
     assert own.status_code == 200 and len(own.get_data(as_text=True).splitlines()) == 6
+
+
+def test_the_live_check_shows_a_scoped_auditor_other_units_findings_as_a_count(client, session, answered):
+    from sqlalchemy import update
+
+    other_q = _questionnaire_of(session, answered["b"])
+    target = session.scalar(select(Response).where(Response.questionnaire_id == other_q).limit(1))
+    session.execute(update(Response).where(Response.id == target.id).values(satisfaction="非常满意", comment="改"))
+    session.commit()
+    client.post("/auth/login", data={"username": "auditor_a", "password": PASSWORD})
+    page = client.get("/audit/verify").get_data(as_text=True)
+    assert "其他单位的记录中发现 1 个问题" in page and target.receipt not in page and "核验通过" not in page
+    client.post("/auth/logout")
+    client.post("/auth/login", data={"username": "auditor_all", "password": PASSWORD})
+    page = client.get("/audit/verify").get_data(as_text=True)
+    assert "核验发现 1 个问题" in page and target.receipt in page and "其他单位的记录中" not in page
