@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from survey_app.models import Exclusion, Indicator, Link, LinkKind, Project, Questionnaire, Response, Unit, User, Village
 from survey_app.services.scope import NOT_UNIT_ROWS, UNIT_OF
-from tests.conftest import OTHER_UNIT_MARK, PASSWORD
+from tests.conftest import OTHER_UNIT_MARK
 
 #: respondent pages need no login (tested in test_collection.py)
 PUBLIC = {"static", "auth.login", "index", "respond.open_link", "respond.submit_link", "respond.receipt"}

@@ -150,7 +150,6 @@ def _confirm(client, session, filename: str):
 
 def test_staff_importing_a_new_unit_is_granted_it(client, session, users):
     from survey_app.models import AuditEvent, User
-
     from survey_app.services.accounts import create_user
 
     create_user(session, "newcomer", PASSWORD, "staff", actor="test")

@@ -18,7 +18,6 @@ from survey_app.models import (
 )
 from survey_app.respond.views import render_preview
 from survey_app.services.distribution import ensure_posters
-from survey_app.services.scope import restrict_questionnaires, visible_units
 from survey_app.services.questionnaires import (
     QuestionnaireError,
     ensure_questionnaire,
@@ -27,6 +26,7 @@ from survey_app.services.questionnaires import (
     set_status,
     update_draft,
 )
+from survey_app.services.scope import restrict_questionnaires, visible_units
 from survey_app.staff import bp
 from survey_app.staff.forms import QuestionnaireForm, SimpleForm
 

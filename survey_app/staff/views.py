@@ -12,8 +12,8 @@ from survey_app.auth.views import start_session
 from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
-from survey_app.services.scope import can_see_unit, restrict, visible_units
 from survey_app.services.accounts import AccountError, create_user, update_user
+from survey_app.services.scope import can_see_unit, restrict, visible_units
 from survey_app.services.villages import VillageError, import_villages, save_village
 from survey_app.staff import bp
 from survey_app.staff.forms import (

@@ -69,7 +69,7 @@ def _open(checker: Checker, url: str, name: str) -> str:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_accounts_and_units_of_a_county(browser, county_server, axe_source, width):
+def test_accounts_and_units_of_a_county(browser, county_server, axe_source, width):  # noqa: F811
     from tests.conftest import OTHER_UNIT_MARK
 
     context = browser.new_context(bypass_csp=True, **(DESKTOP if width == "desktop" else PHONE))
