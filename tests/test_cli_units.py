@@ -43,7 +43,8 @@ def test_units_lists_every_unit_with_counts_and_accounts(run, county, session):
         assert row["projects"] == session.scalar(select(func.count(Project.id)).where(Project.unit_id == unit.id))
         assert row["satisfaction_indicators"] >= row["questionnaires_published"] > 0
         assert row["responses"] == 0
-    assert rows["929001"]["accounts"] == ["staff_a"] and rows["929002"]["accounts"] == ["staff_b"]
+    assert rows["929001"]["accounts"] == ["auditor_a", "auditor_all", "staff_a"]
+    assert rows["929002"]["accounts"] == ["auditor_all", "auditor_b", "staff_b"]
     code, text, _ = run("units")
     assert code == 0 and "929002 魏县李三庄镇人民政府本级" in text and "staff_b" in text
 
@@ -144,7 +145,20 @@ def test_verify_with_unit_reports_that_units_chains(run, county, session):
     assert code == 1 and json.loads(out)["problems"]
 
 
-def test_bundle_with_unit_is_refused_with_the_reason(run, county, tmp_path):
-    target = tmp_path / "b.zip"
-    code, _, err = run("bundle", str(target), "--unit", "929001")
-    assert code == 1 and "审计包" in err and not target.exists()
+def test_bundle_with_unit_holds_only_that_unit_and_verifies_offline(run, county, session, tmp_path):
+    import zipfile
+
+    from analysis.verify import verify_bundle
+    from tests.conftest import OTHER_UNIT_MARK
+    from tests.factories import add_responses
+
+    for unit in county.values():
+        add_responses(session, session.get(Questionnaire, _questionnaire_of(session, unit)), [(None, 3, 1, 0)])
+    target = tmp_path / "a.zip"
+    code, out, _ = run("bundle", str(target), "--unit", "929001")
+    assert code == 0 and target.exists()
+    report = verify_bundle(str(target))
+    assert report.ok, (report.problems, report.differences)
+    assert report.units == ["929001"] and report.withheld_chains >= 1
+    with zipfile.ZipFile(target) as archive:
+        assert OTHER_UNIT_MARK not in archive.read("cards.csv").decode("utf-8")

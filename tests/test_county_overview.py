@@ -99,11 +99,7 @@ def test_sorting_by_rate_and_by_flags(client, session, states):
 
 
 def test_auditor_with_a_unit_list_sees_only_those_units(client, session, states, county):
-    from survey_app.services.accounts import create_user
-
-    create_user(session, "auditor_b", PASSWORD, "auditor", actor="test", units=[county["b"]])
-    session.commit()
-    _login(client, "auditor_b")
+    _login(client, "auditor_b")  # granted unit 929002 only (the county fixture)
     html = client.get("/county").get_data(as_text=True)
     assert len(_rows(html)) == 4 and all("李三庄镇" in r for r in _rows(html))
     assert "张二庄镇" not in html and "王五庄镇" not in html
