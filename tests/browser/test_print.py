@@ -46,3 +46,29 @@ def test_cards_and_posters_print_on_whole_pages_also_from_the_zip(browser, live_
     offline.set_content(archive.read(card_file).decode("utf-8"))
     assert _pages(offline.pdf(format="A4")) == sheets
     context.close()
+
+
+@pytest.mark.browser
+def test_qr_codes_fill_the_printed_size(browser, live_server):
+    """The code is drawn as large as print.css makes its box (38 mm on cards, 110 mm on posters), not smaller."""
+    app, base = live_server
+    session = get_db(app).session()
+    q = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村办公经费")
+    village = next(link.village for link in q.links if link.kind == LinkKind.CARD)
+    q_id, village_id = q.id, village.id
+    session.close()
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    _login(page, base, "staff")
+    for kind, millimetres in (("cards", 38), ("posters", 110)):
+        page.goto(f"{base}/questionnaires/{q_id}/print/{kind}?village={village_id}")
+        boxes = page.evaluate("""() => [...document.querySelectorAll('.qr svg')].map(svg => {
+            const box = svg.getBoundingClientRect(), drawn = svg.querySelector('g').getBoundingClientRect();
+            return [box.width, box.height, drawn.width, drawn.height, drawn.left - box.left, drawn.top - box.top]; })""")
+        assert boxes, kind
+        css_px = millimetres * 96 / 25.4
+        for width, height, drawn_w, drawn_h, left, top in boxes:
+            assert abs(width - css_px) < 1 and abs(height - css_px) < 1, (kind, width, height)
+            assert abs(drawn_w - width) < 1 and abs(drawn_h - height) < 1, f"{kind}: code drawn {drawn_w:.0f} px in a {width:.0f} px box"
+            assert abs(left) < 1 and abs(top) < 1, (kind, left, top)
+    context.close()
