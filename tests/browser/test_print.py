@@ -69,6 +69,6 @@ def test_qr_codes_fill_the_printed_size(browser, live_server):
         css_px = millimetres * 96 / 25.4
         for width, height, drawn_w, drawn_h, left, top in boxes:
             assert abs(width - css_px) < 1 and abs(height - css_px) < 1, (kind, width, height)
-            assert abs(drawn_w - width) < 1 and abs(drawn_h - height) < 1, f"{kind}: code drawn {drawn_w:.0f} px in a {width:.0f} px box"
+            assert abs(drawn_w - width) < 1 and abs(drawn_h - height) < 1, f"{kind}: drawn {drawn_w:.0f} px in {width:.0f} px"
             assert abs(left) < 1 and abs(top) < 1, (kind, left, top)
     context.close()
