@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey_app.db import get_db
 from survey_app.models import LinkKind, Questionnaire
-from tests.browser.test_desktop import DESKTOP, _login
+from tests.browser.conftest import DESKTOP, login
 
 
 def _pages(pdf: bytes) -> int:
@@ -29,7 +29,7 @@ def test_cards_and_posters_print_on_whole_pages_also_from_the_zip(browser, live_
     session.close()
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
-    _login(page, base, "staff")
+    login(page, base, "staff")
     sheets = -(-unused // 8)
     page.goto(f"{base}/questionnaires/{q_id}/print/cards?village={village_id}")
     assert _pages(page.pdf(format="A4")) == sheets  # no blank last page
@@ -59,7 +59,7 @@ def test_qr_codes_fill_the_printed_size(browser, live_server):
     session.close()
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
-    _login(page, base, "staff")
+    login(page, base, "staff")
     for kind, millimetres in (("cards", 38), ("posters", 110)):
         page.goto(f"{base}/questionnaires/{q_id}/print/{kind}?village={village_id}")
         boxes = page.evaluate("""() => [...document.querySelectorAll('.qr svg')].map(svg => {
