@@ -16,17 +16,24 @@ def _pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 
-@pytest.mark.browser
-def test_cards_and_posters_print_on_whole_pages_also_from_the_zip(browser, live_server):
-    app, base = live_server
+def _printing(app) -> dict:  # type: ignore[no-untyped-def]
+    """The office-funds questionnaire, its first village with cards, the unused cards there and all posters."""
     session = get_db(app).session()
     q = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村办公经费")
     village = next(link.village for link in q.links if link.kind == LinkKind.CARD)
     unused = sum(1 for link in q.links if link.kind == LinkKind.CARD and link.village_id == village.id
                  and link.used_at is None and link.voided_at is None)
     posters = sum(1 for link in q.links if link.kind == LinkKind.POSTER and link.voided_at is None)
-    q_id, village_id, code = q.id, village.id, village.code
+    found = {"q_id": q.id, "village_id": village.id, "code": village.code, "unused": unused, "posters": posters}
     session.close()
+    return found
+
+
+@pytest.mark.browser
+def test_cards_and_posters_print_on_whole_pages_also_from_the_zip(browser, live_server):
+    app, base = live_server
+    printing = _printing(app)
+    q_id, village_id, code, unused, posters = printing.values()
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
     login(page, base, "staff")
@@ -52,11 +59,8 @@ def test_cards_and_posters_print_on_whole_pages_also_from_the_zip(browser, live_
 def test_qr_codes_fill_the_printed_size(browser, live_server):
     """The code is drawn as large as print.css makes its box (38 mm on cards, 110 mm on posters), not smaller."""
     app, base = live_server
-    session = get_db(app).session()
-    q = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村办公经费")
-    village = next(link.village for link in q.links if link.kind == LinkKind.CARD)
-    q_id, village_id = q.id, village.id
-    session.close()
+    printing = _printing(app)
+    q_id, village_id = printing["q_id"], printing["village_id"]
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
     login(page, base, "staff")
