@@ -36,7 +36,7 @@ def main() -> None:
     indicator = next(i for p in unit.projects for i in p.indicators if i.is_satisfaction)
     questionnaire, _ = ensure_questionnaire(session, indicator, actor="bench")
     publish(session, questionnaire, actor="bench")
-    create_user(session, "staff", PASSWORD, "staff", actor="bench")
+    create_user(session, "staff", PASSWORD, "staff", actor="bench", all_units=True)
     session.commit()
     start = time.perf_counter()
     ensure_posters(session, questionnaire, list(unit.villages), actor="bench")

@@ -35,7 +35,7 @@ def run(url: str) -> dict[str, float]:
             village.population = rng.randint(400, 2500)
 
     app, db, session, unit, published = common.demo_database(url, before_publish=uneven, WTF_CSRF_ENABLED=False)
-    create_user(session, "auditor", common.PASSWORD, "auditor", actor="bench")
+    create_user(session, "auditor", common.PASSWORD, "auditor", actor="bench", all_units=True)
     session.commit()
     targets = [(q.id, q.current_version.id) for q in published]
     villages = [v.id for v in unit.villages]

@@ -147,7 +147,7 @@ def two_servers(database_url, pg_base_url, tmp_path, monkeypatch):
                 stack.callback(get_db(app).engine.dispose)
             session = get_db(apps[0]).session()
             stack.callback(session.close)
-            create_user(session, "twoservers", PASSWORD, "staff", actor="t")
+            create_user(session, "twoservers", PASSWORD, "staff", actor="t", all_units=True)
             session.commit()
             clients = [app.test_client() for app in apps]
             for client in clients:
@@ -211,7 +211,9 @@ def users(app, session):
     from survey_app.models import Role
     from survey_app.services.accounts import create_user
 
-    made = {role.value: create_user(session, role.value, PASSWORD, role, actor="test") for role in Role}
+    # the township case: one unit, every account sees it (tests/test_scope.py covers the county case)
+    made = {role.value: create_user(session, role.value, PASSWORD, role, actor="test", all_units=True)
+            for role in Role}
     session.commit()
     return made
 

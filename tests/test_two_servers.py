@@ -288,7 +288,7 @@ def test_rate_limit_keyed_by_the_forwarded_address_and_shared_by_both_servers(de
 
 def test_staff_logged_in_through_one_server_continue_on_the_other(deployment):
     d = deployment
-    done = subprocess.run([str(BIN / "survey-app"), "create-user", "clerk", "--role", "staff", "--password-stdin"],
+    done = subprocess.run([str(BIN / "survey-app"), "create-user", "clerk", "--role", "staff", "--all-units", "--password-stdin"],
                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=60,
                           env={k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
                           | {"SURVEY_DATABASE_URL": d["url"], "SURVEY_SECRET_KEY": "x"})
@@ -311,6 +311,57 @@ def test_staff_logged_in_through_one_server_continue_on_the_other(deployment):
         direct = _direct(d, server)
         direct.cookies = dict(staff.cookies)
         assert direct.get("/projects", **{"X-Forwarded-Proto": "https"})[0].status == 200
+
+
+def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{name}"\r\n'
+              f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+              for k, (name, data) in files.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}"[^>]*value="([^"]*)"', html).group(1)
+
+
+def test_upload_preview_on_one_server_confirm_on_the_other(deployment):
+    """The uploaded file and its preview live in the database: server 1 confirms what server 0 read."""
+    d = deployment
+    done = subprocess.run([str(BIN / "survey-app"), "create-user", "importer", "--role", "staff", "--password-stdin"],
+                          input=PASSWORD + "\n", capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+                          | {"SURVEY_DATABASE_URL": d["url"], "SURVEY_SECRET_KEY": "x"})
+    assert done.returncode == 0, done.stderr
+    first, second = _direct(d, 0), _direct(d, 1)
+    _, page = first.get("/auth/login")
+    response, _ = first.post("/auth/login", {"csrf_token": _hidden(page.decode(), "csrf_token"),
+                                             "username": "importer", "password": PASSWORD})
+    assert response.status == 302
+    second.cookies = first.cookies  # the same browser, sent to the other server by the balancer
+
+    from tests.conftest import SEED
+
+    table = SEED.read_text(encoding="utf-8").replace("929001", "929077").replace("张二庄镇", "王五庄镇").encode()
+    _, page = first.get("/import")
+    body, content_type = _multipart({"csrf_token": _hidden(page.decode(), "csrf_token"), "year": "2024"},
+                                    {"file": ("table.txt", table)})
+    response, preview = first.request("POST", "/import", body, {"Content-Type": content_type})
+    assert response.status == 200, preview.decode()[-500:]
+    html = preview.decode()
+    assert "929077" in html and "确认导入" in html
+    form = {name: _hidden(html, name) for name in ("csrf_token", "digest", "filename", "preview", "year")}
+    response, _ = second.post("/import/confirm", form)
+    assert response.status == 302 and response.getheader("Location").endswith("/projects"), response.status
+    with d["engine"].connect() as conn:
+        projects = conn.execute(text("SELECT count(*) FROM projects JOIN units ON units.id = projects.unit_id "
+                                     "WHERE units.code = '929077'")).scalar()
+        left = conn.execute(text("SELECT count(*) FROM import_previews")).scalar()
+    assert projects > 0 and left == 0
+    hits = [log.read_text() for log in d["logs"]]
+    assert "POST /import " in hits[0] and "POST /import/confirm" in hits[1]
 
 
 def test_upload_over_the_limit_is_refused_by_nginx_in_chinese(deployment):

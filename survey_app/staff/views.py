@@ -12,6 +12,7 @@ from survey_app.auth.views import start_session
 from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
+from survey_app.services.scope import visible_units
 from survey_app.services.accounts import AccountError, create_user, update_user
 from survey_app.services.villages import VillageError, import_villages, save_village
 from survey_app.staff import bp
@@ -202,7 +203,8 @@ def users():  # type: ignore[no-untyped-def]
     form = UserForm()
     if form.validate_on_submit():
         with transaction(AccountError) as done:
-            create_user(session, form.username.data, form.password.data, form.role.data, actor=current_user.username)
+            create_user(session, form.username.data, form.password.data, form.role.data, actor=current_user.username,
+                        units=visible_units(session, current_user))
         if done.ok:
             flash(f"已创建账号“{form.username.data}”。", "success")
             return redirect(url_for("staff.users"))

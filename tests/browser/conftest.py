@@ -97,8 +97,8 @@ def _demo_with_cadre_answers(session) -> None:  # type: ignore[no-untyped-def]
     from tests.factories import add_responses
 
     unit, _ = load_demo(session)
-    create_user(session, "staff", PASSWORD, "staff", actor="t")
-    create_user(session, "auditor", PASSWORD, "auditor", actor="t")
+    create_user(session, "staff", PASSWORD, "staff", actor="t", all_units=True)
+    create_user(session, "auditor", PASSWORD, "auditor", actor="t", all_units=True)
     cadres = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村干部工资")
     villages = list(unit.villages)
     add_responses(session, cadres, [(villages[i], s, o, 0) for i, (s, o) in enumerate(

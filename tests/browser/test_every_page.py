@@ -52,7 +52,7 @@ def _seed(session):
 
     unit, _ = load_demo(session)
     for role in ("admin", "staff", "auditor"):
-        create_user(session, role, PASSWORD, role, actor="t")
+        create_user(session, role, PASSWORD, role, actor="t", all_units=True)
     questionnaires = {q.indicator.project.name: q for q in session.scalars(select(Questionnaire))}
     cadres = questionnaires["村干部工资"]
     villages = list(unit.villages)

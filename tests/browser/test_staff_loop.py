@@ -28,8 +28,8 @@ SHOT_NAMES = {"编辑问卷": "questionnaire-edit", "二维码发放": "distribu
 def _accounts(session) -> None:  # type: ignore[no-untyped-def]
     from survey_app.services.accounts import create_user
 
-    create_user(session, "staff", PASSWORD, "staff", actor="t")
-    create_user(session, "auditor", PASSWORD, "auditor", actor="t")
+    create_user(session, "staff", PASSWORD, "staff", actor="t", all_units=True)
+    create_user(session, "auditor", PASSWORD, "auditor", actor="t", all_units=True)
 
 
 @pytest.fixture
