@@ -164,13 +164,11 @@ def test_respondent_pages_are_accessible_and_fit(browser, world, axe_source, wid
             page.get_by_role("button", name="提交").click()
         checker.check("回执页")
         assert "回执" in page.locator("body").inner_text()
-    checker.goto(f"{base}/R/{tokens['fresh']}", "已使用的卡片")
-    checker.goto(f"{base}/R/{tokens['void']}", "已作废的卡片")
-    checker.goto(f"{base}/R/{tokens['closed']}", "已结束收集")
-    checker.goto(f"{base}/R/{tokens['not_yet']}", "尚未开始")
-    checker.goto(f"{base}/R/nosuchtoken", "不存在的链接")
-    checker.goto(f"{base}/receipt", "回执核对")
-    checker.goto(f"{base}/receipt?code=abcd-efgh", "回执核对（没有找到）")
+    for path, name in ((f"/R/{tokens['fresh']}", "已使用的卡片"), (f"/R/{tokens['void']}", "已作废的卡片"),
+                       (f"/R/{tokens['closed']}", "已结束收集"), (f"/R/{tokens['not_yet']}", "尚未开始"),
+                       ("/R/nosuchtoken", "不存在的链接"), ("/receipt", "回执核对"),
+                       ("/receipt?code=abcd-efgh", "回执核对（没有找到）")):
+        checker.goto(base + path, name)
     context.close()
     assert not checker.problems, "\n".join(checker.problems)
 

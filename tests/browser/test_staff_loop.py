@@ -145,12 +145,9 @@ def test_whole_loop_in_chinese_and_accessible(browser, fresh_server, axe_source,
     page.fill("input[name=password]", "correct horse battery")
     walk.submit(page.locator("input[type=submit]"), "审计首页")
     assert page.url.endswith("/audit/")
-    walk.goto(f"{base}/audit/verify", "核验数据库")
-    walk.goto(f"{base}/audit/head", "链头")
-    walk.goto(f"{base}/audit/questionnaires/{q_id}", "证据页")
-    walk.goto(f"{base}/audit/log", "操作日志")
-    walk.goto(f"{base}/audit/verify-bundle", "核验审计包")
-    walk.goto(f"{base}/questionnaires/{q_id}/results", "结果（审计）")
-    walk.goto(f"{base}/results", "结果汇总")
+    for path, name in (("/audit/verify", "核验数据库"), ("/audit/head", "链头"), (f"/audit/questionnaires/{q_id}", "证据页"),
+                       ("/audit/log", "操作日志"), ("/audit/verify-bundle", "核验审计包"),
+                       (f"/questionnaires/{q_id}/results", "结果（审计）"), ("/results", "结果汇总")):
+        walk.goto(base + path, name)
     context.close()
     assert len(walk.checked) >= 30
