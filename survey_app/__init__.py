@@ -116,7 +116,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from survey_app.services.scope import can_see_unit, unit_of_view_args
 
         session = get_session()
-        for unit_id in unit_of_view_args(session, request.view_args):
+        units = unit_of_view_args(session, request.view_args)
+        if len(set(units)) > 1:  # rows of two units in one URL (a village of another unit's questionnaire)
+            abort(404)
+        for unit_id in units:
             if unit_id is None or not can_see_unit(session, current_user, unit_id):
                 abort(404)
         return None

@@ -259,3 +259,44 @@ def load_demo(session, *, year: int = 2024):
     published = publish_demo_questionnaires(session, unit)
     session.commit()
     return unit, published
+
+
+#: what names the second township's rows (unit, projects, villages): never on a page of the first
+OTHER_UNIT_MARK = "李三"
+OTHER_PROJECTS = ("村办公经费", "村干部工资", "服务基层专项经费", "自收自支人员补助")
+
+
+def other_unit_table() -> bytes:
+    """The seed table as another township's (unit 929002, 李三庄镇, every project named 李三庄…)."""
+    text = SEED.read_text(encoding="utf-8").replace("929001", "929002").replace("张二庄镇", "李三庄镇")
+    for name in OTHER_PROJECTS:
+        text = text.replace(name, f"李三庄{name}")
+    return text.encode("utf-8")
+
+
+@pytest.fixture
+def county(published, session):
+    """Two townships, each with published questionnaires, villages and a few answers; per township a staff
+    member and an auditor (``staff_a``, ``auditor_a``, ``staff_b``, ``auditor_b``) and a county-wide
+    auditor (``auditor_all``). Every name of the second township contains OTHER_UNIT_MARK."""
+    from sqlalchemy import select
+
+    from survey_app.models import Unit
+    from survey_app.services.accounts import create_user
+    from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires
+    from survey_app.services.importing import import_file
+
+    import_file(session, other_unit_table(), "李三庄镇.txt", actor="test", year=2024)
+    session.commit()
+    a = session.scalar(select(Unit).where(Unit.code == "929001"))
+    b = session.scalar(select(Unit).where(Unit.code == "929002"))
+    ensure_demo_villages(session, b)
+    for village in b.villages:
+        village.name = village.name.replace("演示", OTHER_UNIT_MARK)
+    publish_demo_questionnaires(session, b)
+    for name, unit in (("a", a), ("b", b)):
+        create_user(session, f"staff_{name}", PASSWORD, "staff", actor="test", units=[unit])
+        create_user(session, f"auditor_{name}", PASSWORD, "auditor", actor="test", units=[unit])
+    create_user(session, "auditor_all", PASSWORD, "auditor", actor="test", all_units=True)
+    session.commit()
+    return {"a": a, "b": b}
