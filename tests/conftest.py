@@ -55,6 +55,16 @@ def pg_schema(base: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def fresh_database(backend: str, tmp_path: Path, pg_base_url: str, name: str) -> Iterator[str]:
+    """An empty database of its own: a new SQLite file, or a new PostgreSQL schema."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+    else:
+        with pg_schema(pg_base_url, name) as url:
+            yield url
+
+
 @pytest.fixture(scope="session")
 def pg_base_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL", "")
@@ -107,6 +117,44 @@ def app(database_url, tmp_path):
     outer.rollback()
     connection.close()
     database.engine.dispose()
+
+
+@pytest.fixture
+def two_servers(database_url, pg_base_url, tmp_path, monkeypatch):
+    """Two app instances (own instance and upload folders) on one fresh, committed database of the backend.
+
+    ``two_servers(**config)`` migrates the database, adds a staff account and returns ``(apps, clients,
+    session)``: both clients logged in, the session on the shared database; ``config`` overrides the apps'.
+    """
+    from survey_app import create_app
+    from survey_app.db import get_db
+    from survey_app.migrate import upgrade
+    from survey_app.services.accounts import create_user
+
+    with contextlib.ExitStack() as stack:
+
+        def make(**overrides):
+            backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+            url = stack.enter_context(fresh_database(backend, tmp_path, pg_base_url, "two_servers"))
+            config = {"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "shared",
+                      "RATELIMIT_ENABLED": False, **overrides}
+            apps = []
+            for name in ("one", "two"):
+                monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / name))
+                apps.append(create_app({**config, "UPLOAD_FOLDER": str(tmp_path / name / "uploads")}))
+            upgrade(apps[0])
+            for app in apps:
+                stack.callback(get_db(app).engine.dispose)
+            session = get_db(apps[0]).session()
+            stack.callback(session.close)
+            create_user(session, "twoservers", PASSWORD, "staff", actor="t", all_units=True)
+            session.commit()
+            clients = [app.test_client() for app in apps]
+            for client in clients:
+                client.post("/auth/login", data={"username": "twoservers", "password": PASSWORD})
+            return apps, clients, session
+
+        yield make
 
 
 @pytest.fixture

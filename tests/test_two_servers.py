@@ -32,6 +32,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import PASSWORD, pg_schema
+from tests.deploy_kit import nginx_binary, nginx_conf, self_signed
 
 pytestmark = pytest.mark.slow
 
@@ -145,10 +146,7 @@ def deployment(tmp_path_factory, pg_base_url):
         questionnaire = engine.connect().execute(text("SELECT min(id) FROM questionnaires")).scalar()
         links = json.loads(run("links", "--questionnaire", str(questionnaire), "--json").stdout)
 
-        cert, key = work / "cert.pem", work / "key.pem"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={HOST}",
-                        "-addext", f"subjectAltName=IP:{HOST}", "-keyout", str(key), "-out", str(cert)],
-                       check=True, capture_output=True, timeout=60)
+        cert, _ = self_signed(work, HOST)
 
         procs: list[subprocess.Popen] = []
 
@@ -173,37 +171,13 @@ def deployment(tmp_path_factory, pg_base_url):
                                           cwd=ROOT, env=env, stdout=stack.enter_context(log.open("w")), stderr=subprocess.STDOUT))
             _wait_port(port, procs[-1], log)
 
-        site = subprocess.run(["sh", str(ROOT / "deploy" / "render-nginx.sh")], capture_output=True, text=True, check=True,
-                              env=os.environ | {
-                                  "SURVEY_SERVER_NAME": HOST, "SURVEY_PUBLIC_URL": f"https://{HOST}:{https_port}",
-                                  "SURVEY_HTTP_LISTEN": f"{HOST}:{http_port}", "SURVEY_HTTPS_LISTEN": f"{HOST}:{https_port}",
-                                  "SURVEY_TLS_CERT": str(cert), "SURVEY_TLS_KEY": str(key),
-                                  "SURVEY_STATIC_ROOT": str(ROOT / "survey_app" / "static"),
-                                  "SURVEY_UPSTREAMS": " ".join(f"server {HOST}:{p};" for p in ports)}).stdout
-        (work / "site.conf").write_text(site)
-        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (work / sub).mkdir()
         nginx_log = work / "nginx-error.log"
-        (work / "nginx.conf").write_text(f"""
-{'user root;' if os.geteuid() == 0 else ''}
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {nginx_log} warn;
-events {{ worker_connections 256; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log {work}/nginx-access.log;
-    client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
-    include {work}/site.conf;
-}}
-""")
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        check = subprocess.run([nginx, "-t", "-p", str(work), "-c", str(work / "nginx.conf")], capture_output=True, text=True)
+        conf = nginx_conf(work, HOST, https_port=https_port, http_port=http_port, upstreams=ports, error_log=nginx_log,
+                          access_log=str(work / "nginx-access.log"), connections=256)
+        nginx = nginx_binary()
+        check = subprocess.run([nginx, "-t", "-p", str(work), "-c", str(conf)], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
-        procs.append(subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf")],
+        procs.append(subprocess.Popen([nginx, "-p", str(work), "-c", str(conf)],
                                       stdout=subprocess.DEVNULL, stderr=stack.enter_context(nginx_log.open("a"))))
         _wait_port(https_port, procs[-1], nginx_log)
 

@@ -4,23 +4,18 @@ member nothing of the other township."""
 
 from __future__ import annotations
 
-import threading
+import os
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from survey_app import create_app
-from survey_app.db import get_db
-from survey_app.migrate import upgrade
-from tests.browser.test_every_page import Checker, _login
-from tests.browser.test_staff_loop import DESKTOP, PHONE, SHOTS, axe_source  # noqa: F401 (fixture)
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, PageChecker, live_app, login
 
-PASSWORD = "correct horse battery"
+SHOTS = os.environ.get("SURVEY_SCREENSHOTS")
 
 
-@pytest.fixture(scope="module")
-def county_server(tmp_path_factory):
+def _county(session) -> None:  # type: ignore[no-untyped-def]
+    """Two townships with published questionnaires; a county admin, a staff member of each, a county auditor."""
     from sqlalchemy import select
 
     from survey_app.models import Unit
@@ -29,11 +24,6 @@ def county_server(tmp_path_factory):
     from survey_app.services.importing import import_file
     from tests.conftest import OTHER_UNIT_MARK, load_demo, other_unit_table
 
-    folder = tmp_path_factory.mktemp("county")
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'county.sqlite3'}", "SECRET_KEY": "county",
-                      "RATELIMIT_ENABLED": False, "UPLOAD_FOLDER": str(folder), "WTF_CSRF_ENABLED": True})
-    upgrade(app)
-    session = get_db(app).session()
     a, _ = load_demo(session)
     import_file(session, other_unit_table(), "李三庄镇.txt", actor="t", year=2024)
     b = session.scalar(select(Unit).where(Unit.code == "929002"))
@@ -45,17 +35,15 @@ def county_server(tmp_path_factory):
     create_user(session, "zhang_staff", PASSWORD, "staff", actor="t", units=[a])
     create_user(session, "li_staff", PASSWORD, "staff", actor="t", units=[b])
     create_user(session, "county_auditor", PASSWORD, "auditor", actor="t", all_units=True)
-    session.commit()
-    session.close()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    get_db(app).engine.dispose()
 
 
-def _open(checker: Checker, url: str, name: str) -> str:
+@pytest.fixture(scope="module")
+def county_server(tmp_path_factory):
+    with live_app(tmp_path_factory.mktemp("county"), "county", _county) as (_, base, _):
+        yield base
+
+
+def _open(checker: PageChecker, url: str, name: str) -> str:
     if url:
         checker.goto(url, name)
     else:
@@ -69,12 +57,12 @@ def _open(checker: Checker, url: str, name: str) -> str:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_accounts_and_units_of_a_county(browser, county_server, axe_source, width):  # noqa: F811
+def test_accounts_and_units_of_a_county(browser, county_server, axe_source, width):
     from tests.conftest import OTHER_UNIT_MARK
 
     context = browser.new_context(bypass_csp=True, **(DESKTOP if width == "desktop" else PHONE))
-    checker = Checker(context.new_page(), axe_source, width)
-    _login(checker, county_server, "county_admin")
+    checker = PageChecker(context.new_page(), axe_source, width)
+    login(checker.page, county_server, "county_admin")
     text = _open(checker, f"{county_server}/users", "users")
     assert "可见单位" in text and "魏县张二庄镇人民政府本级" in text and "全部单位" in text
     checker.page.click("summary:has-text('修改“zhang_staff”')")
@@ -85,8 +73,8 @@ def test_accounts_and_units_of_a_county(browser, county_server, axe_source, widt
     context.close()
 
     context = browser.new_context(bypass_csp=True, **(DESKTOP if width == "desktop" else PHONE))
-    checker = Checker(context.new_page(), axe_source, width)
-    _login(checker, county_server, "zhang_staff")
+    checker = PageChecker(context.new_page(), axe_source, width)
+    login(checker.page, county_server, "zhang_staff")
     text = _open(checker, f"{county_server}/projects", "staff-projects")
     assert "村干部工资" in text and OTHER_UNIT_MARK not in text
     context.close()
