@@ -26,7 +26,8 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.results_bench import OPTIONS, SEED, WEIGHTS, _median  # noqa: E402  (same answers as the results benchmarks)
+from benchmarks.common import OPTIONS, SEED, WEIGHTS  # noqa: E402  (same answers as the results benchmarks)
+from benchmarks.common import median_seconds as _median  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.db import get_db  # noqa: E402
 from survey_app.migrate import upgrade  # noqa: E402

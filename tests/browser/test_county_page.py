@@ -13,7 +13,8 @@ from werkzeug.serving import make_server
 from survey_app import create_app
 from survey_app.db import get_db
 from survey_app.migrate import upgrade
-from tests.browser.test_staff_loop import DESKTOP, JARGON, PHONE, SHOTS, WCAG, axe_source  # noqa: F401 (fixture)
+from tests.browser.conftest import DESKTOP, JARGON, PHONE, WCAG
+from tests.browser.test_staff_loop import SHOTS
 
 PASSWORD = "correct horse battery"
 
@@ -59,7 +60,7 @@ def county_server(tmp_path):
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_county_overview_in_the_browser(browser, county_server, axe_source, width):  # noqa: F811 (fixture)
+def test_county_overview_in_the_browser(browser, county_server, axe_source, width):
     context = browser.new_context(**(DESKTOP if width == "desktop" else PHONE), bypass_csp=True)  # axe is injected inline
     page = context.new_page()
     page.goto(f"{county_server}/auth/login")
