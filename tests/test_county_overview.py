@@ -138,3 +138,16 @@ def test_flags_are_counted_per_indicator(client, session, states):
         count = len(compute_flags(session, q))
         row = _row_of(html, q.id)
         assert (f"{count} 条" in row) if count else ("无" in row)
+
+
+def test_flag_counts_follow_new_responses(county, session):
+    """Flag counts are kept per process; a questionnaire with new responses is counted again."""
+    from survey_app.services.flags import compute_flags, flag_counts
+
+    q = _questionnaires(session, county["a"])[0]
+    add_responses(session, q, [(None, 3, 1, 0)])
+    assert flag_counts(session, [q.id]) == {q.id: len(compute_flags(session, q))} == {q.id: 0}
+    add_responses(session, q, [(None, 20, 0, 0)])  # one staff member keys in 20 paper forms at once
+    counted = flag_counts(session, [q.id])[q.id]
+    assert counted == len(compute_flags(session, q)) >= 1
+    assert flag_counts(session, [q.id])[q.id] == counted
