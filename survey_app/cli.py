@@ -46,6 +46,22 @@ def _fail_plain(message: str) -> None:
     sys.exit(1)
 
 
+def unit_option(help_text: str = "Only this unit's data (单位编码); another unit's rows are refused."):  # type: ignore[no-untyped-def]
+    """``--unit CODE`` (documented) with ``--unit-code`` kept as a hidden alias."""
+
+    def decorate(command):  # type: ignore[no-untyped-def]
+        command = click.option("--unit-code", "unit_alias", hidden=True)(command)
+        return click.option("--unit", "unit_code", metavar="CODE", help=help_text)(command)
+
+    return decorate
+
+
+def _unit_code(unit_code: str | None, unit_alias: str | None) -> str | None:
+    if unit_code and unit_alias and unit_code.strip() != unit_alias.strip():
+        _fail(f"--unit {unit_code} 与 --unit-code {unit_alias} 不一致，请只写一个 --unit。")
+    return unit_code or unit_alias
+
+
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True, add_version_option=False)
 def main() -> None:
     """满意度核验服务 survey service for satisfaction indicators."""
@@ -88,7 +104,7 @@ def _safe_url() -> str:
 
 @main.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--unit-code", help="Unit code when the file does not name its unit.")
+@unit_option("Unit code (单位编码) when the file does not name its unit; a file naming another unit is refused.")
 @click.option("--unit-name", help="Unit name when the file does not name its unit.")
 @click.option("--year", type=int, help="Budget year when the file does not state it (default: this year).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
@@ -103,13 +119,14 @@ def _safe_url() -> str:
 @click.option("--save-map", is_flag=True, help="Save --map/--sheet/--table for the unit, to reuse next year.")
 @with_appcontext
 def import_command(
-    path: Path, unit_code: str | None, unit_name: str | None, year: int | None, dry_run: bool, as_json: bool,
+    path: Path, unit_code: str | None, unit_alias: str | None, unit_name: str | None, year: int | None, dry_run: bool, as_json: bool,
     maps: tuple[str, ...], sheets: tuple[str, ...], tables: tuple[int, ...], fixes: tuple[str, ...],
     use_saved_map: bool, save_map: bool,
 ) -> None:
     """Import a target table (.xlsx, .xls, .docx, .pdf, .csv or text)."""
     if not path.exists():
         _fail(f"文件不存在：{path}")
+    unit_code = _unit_code(unit_code, unit_alias)
     options = ReadOptions(sheets=list(sheets), tables=list(tables))
     for item in maps:
         header, sep, role = item.rpartition("=")
@@ -127,6 +144,8 @@ def import_command(
         saved = load_mapping(session, unit_code)
         if saved is not None:
             options = merge_options(saved, options)
+    if unit_code:
+        _refuse_other_units(path, options, unit_code.strip())
     try:
         plan = import_file(
             session,
@@ -207,6 +226,20 @@ def import_command(
     session.close()
 
 
+def _refuse_other_units(path: Path, options: ReadOptions, unit_code: str) -> None:
+    """With ``--unit``, a file that names other units (by code) is refused before anything is written."""
+    from survey_app.importer import read_table
+
+    try:
+        named = read_table(path.read_bytes(), path.name, options=options).units
+    except TableReadError:
+        return  # the import itself reports what is wrong with the file
+    others = [f"{c} {n}" for c, n in named if c and not c.startswith("AUTO-") and c != unit_code]
+    if others:
+        _fail(f"文件中是其他单位的数据（{'、'.join(others)}），与 --unit {unit_code} 不符；没有导入任何内容。"
+              "导入含多个单位的全县目标表时请不写 --unit。")
+
+
 @main.command("import-cleanup")
 @with_appcontext
 def import_cleanup_command() -> None:
@@ -248,23 +281,45 @@ def _parsed_project_dict(p, table, year: int) -> dict[str, object]:  # type: ign
 
 @main.command("projects")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (schema in README).")
-@click.option("--unit-code", help="Only this unit's projects.")
+@unit_option("Only this unit's projects (单位编码).")
 @with_appcontext
-def projects_command(as_json: bool, unit_code: str | None) -> None:
+def projects_command(as_json: bool, unit_code: str | None, unit_alias: str | None) -> None:
     """List imported projects with their indicators."""
     session = get_db().session()
+    unit = _scope(session, unit_code, unit_alias)
     query = select(Project).join(Unit).order_by(Project.year, Unit.code, Project.id)
-    if unit_code:
-        query = query.where(Unit.code == unit_code)
+    if unit is not None:
+        query = query.where(Project.unit_id == unit.id)
     rows = session.scalars(query).all()
     if as_json:
         click.echo(json.dumps([project_dict(p) for p in rows], ensure_ascii=False, indent=2))
     else:
         for p in rows:
             satisfaction = [i for i in p.indicators if i.is_satisfaction]
-            click.echo(f"{p.year} {p.code} {p.name} {p.budget_wan} 万元，{len(p.indicators)} 个指标，"
+            click.echo(f"{p.unit.code} {p.year} {p.code} {p.name} {p.budget_wan} 万元，{len(p.indicators)} 个指标，"
                        f"满意度指标 {len(satisfaction)} 个")
     session.close()
+
+
+@main.command("units")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (schema in README).")
+@with_appcontext
+def units_command(as_json: bool) -> None:
+    """List every unit: projects, satisfaction indicators, published questionnaires, responses, accounts."""
+    from survey_app.services.units import unit_summaries
+
+    session = get_db().session()
+    rows = unit_summaries(session)
+    session.close()
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("还没有任何单位（先导入目标表：survey-app import 文件）。")
+    for row in rows:
+        click.echo(f"{row.code} {row.name}：项目 {row.projects} 个，满意度指标 {row.satisfaction_indicators} 个，"
+                   f"已发布问卷 {row.questionnaires_published} 份，答卷 {row.responses} 份；"
+                   f"可见账号：{'、'.join(row.accounts) or '无'}")
 
 
 # -- accounts --------------------------------------------------------------------
@@ -273,18 +328,78 @@ def projects_command(as_json: bool, unit_code: str | None) -> None:
 @main.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default="staff", show_default=True)
+@click.option("--unit", "unit_codes", multiple=True, metavar="CODE",
+              help="A unit the account works for or may read (单位编码; repeatable).")
+@click.option("--all-units", is_flag=True, help="The account sees every unit, present and future.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
-def create_user_command(username: str, role: str, password_stdin: bool) -> None:
-    """Create a login account (password from a prompt or stdin)."""
+def create_user_command(username: str, role: str, unit_codes: tuple[str, ...], all_units: bool,
+                        password_stdin: bool) -> None:
+    """Create a login account (password from a prompt or stdin).
+
+    Staff and auditors see only the units given with --unit (or every unit with --all-units);
+    admins always see every unit.
+    """
+    session = get_db().session()
+    units = [_unit_or_fail(session, code) for code in unit_codes]
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
-    session = get_db().session()
     with transaction(AccountError, session=session, on_error=_fail):
-        create_user(session, username, password, role, actor="cli")
-    click.echo(f"已创建账号 {username}（{Role(role).label}）。")
+        user = create_user(session, username, password, role, actor="cli", units=units, all_units=all_units)
+    scope = "全部单位" if user.sees_every_unit else "、".join(f"{u.code} {u.name}" for u in units) or "还没有单位"
+    click.echo(f"已创建账号 {username}（{Role(role).label}，可见：{scope}）。")
+    if not user.sees_every_unit and not units:
+        click.echo("提示：这个账号还看不到任何单位的数据；请用 --unit 单位编码 指定，或由管理员在“账号”页授权。")
+
+
+def _unit_or_fail(session, code: str) -> Unit:  # type: ignore[no-untyped-def]
+    """The unit with ``code``, or a clear error listing the known codes."""
+    unit = session.scalar(select(Unit).where(Unit.code == code.strip()))
+    if unit is None:
+        known = "、".join(session.scalars(select(Unit.code).order_by(Unit.code).limit(20)))
+        _fail(f"没有编码为“{code}”的单位。" + (f"已有单位编码：{known}。" if known else "还没有导入任何单位。"))
+    return unit
+
+
+def _scope(session, unit_code: str | None, unit_alias: str | None = None) -> Unit | None:  # type: ignore[no-untyped-def]
+    """The unit named by ``--unit`` (a clear error for an unknown code), or None without ``--unit``."""
+    code = _unit_code(unit_code, unit_alias)
+    return _unit_or_fail(session, code) if code else None
+
+
+def _questionnaire_or_fail(session, questionnaire_id: int, unit: Unit | None):  # type: ignore[no-untyped-def]
+    """The questionnaire, refused when it does not exist or belongs to another unit than ``--unit``."""
+    from survey_app.models import Questionnaire
+
+    questionnaire = session.get(Questionnaire, questionnaire_id)
+    if questionnaire is None:
+        _fail(f"没有编号为 {questionnaire_id} 的问卷。")
+    owner = questionnaire.indicator.project.unit
+    if unit is not None and owner.id != unit.id:
+        _fail(f"问卷 {questionnaire_id} 属于单位 {owner.code} {owner.name}，不属于 --unit 指定的单位 "
+              f"{unit.code} {unit.name}；没有做任何操作。")
+    return questionnaire
+
+
+def _project_unit_or_fail(session, project_code: str, unit: Unit | None) -> Unit:  # type: ignore[no-untyped-def]
+    """The unit whose project ``project_code`` is meant: ``--unit`` when given; without it the one unit that
+    has such a project. A code found in several units is refused, never guessed."""
+    query = select(Unit).join(Project, Project.unit_id == Unit.id).where(Project.code == project_code).distinct()
+    owners = session.scalars(query.order_by(Unit.code)).all()
+    if unit is not None:
+        if unit not in owners:
+            elsewhere = "、".join(f"{u.code} {u.name}" for u in owners)
+            _fail(f"单位 {unit.code} {unit.name} 没有项目编码为 {project_code} 的项目。"
+                  + (f"这个项目编码属于：{elsewhere}。" if elsewhere else ""))
+        return unit
+    if not owners:
+        _fail(f"没有项目编码为 {project_code} 的项目。")
+    if len(owners) > 1:
+        _fail(f"项目编码 {project_code} 在 {len(owners)} 个单位中都有："
+              + "、".join(f"{u.code} {u.name}" for u in owners) + "。请用 --unit 单位编码 指定单位。")
+    return owners[0]
 
 
 # -- distribution ----------------------------------------------------------------------
@@ -292,20 +407,19 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
 
 @main.command("links")
 @click.option("--questionnaire", "questionnaire_id", type=int, required=True, help="Questionnaire id.")
+@unit_option()
 @click.option("--village", help="Only this village (name or code).")
 @click.option("--base-url", help="Base of the printed links (default: SURVEY_PUBLIC_URL or http://127.0.0.1:5000).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
-def links_command(questionnaire_id: int, village: str | None, base_url: str | None, as_json: bool) -> None:
+def links_command(questionnaire_id: int, unit_code: str | None, unit_alias: str | None, village: str | None,
+                  base_url: str | None, as_json: bool) -> None:
     """List the poster and card links of a questionnaire."""
-    from survey_app.models import Questionnaire, Village
+    from survey_app.models import Village
     from survey_app.services.distribution import links_listing
 
     session = get_db().session()
-    questionnaire = session.get(Questionnaire, questionnaire_id)
-    if questionnaire is None:
-        _fail(f"没有编号为 {questionnaire_id} 的问卷。")
-        return
+    questionnaire = _questionnaire_or_fail(session, questionnaire_id, _scope(session, unit_code, unit_alias))
     chosen = None
     if village:
         unit_id = questionnaire.indicator.project.unit_id
@@ -356,9 +470,10 @@ def demo_command(simulate: bool) -> None:
         password = secrets.token_urlsafe(9)
         user = session.scalar(select(User).where(User.username == DEMO_USER))
         if user is None:
-            create_user(session, DEMO_USER, password, Role.STAFF, actor="demo")
+            create_user(session, DEMO_USER, password, Role.STAFF, actor="demo", units=[unit])
         else:
-            update_user(session, user, actor="demo", password=password, active=True)
+            update_user(session, user, actor="demo", password=password, active=True,
+                        units=sorted({*user.units, unit}, key=lambda u: u.code))
     click.echo(f"演示数据：{plan.summary()} 村庄 {villages} 个。问卷 {len(published)} 份已发布：")
     if simulated:
         click.echo(f"已添加模拟答卷 {simulated} 份（标记为模拟数据，不计入任何正式结果和导出）。")
@@ -383,15 +498,21 @@ def demo_command(simulate: bool) -> None:
 
 @main.command("results")
 @click.option("--project", "project_code", help="Only this project's indicators (项目编码).")
+@unit_option()
 @click.option("--simulated", is_flag=True, help="Figures from the simulated demo responses instead of real ones.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
-def results_command(project_code: str | None, simulated: bool, as_json: bool) -> None:
+def results_command(project_code: str | None, unit_code: str | None, unit_alias: str | None, simulated: bool,
+                    as_json: bool) -> None:
     """Satisfaction results per indicator: counts, design, rate, interval, verdict."""
     from survey_app.services.results import compute_all
 
     session = get_db().session()
-    results = compute_all(session, project_code=project_code, simulated=simulated)
+    unit = _scope(session, unit_code, unit_alias)
+    if project_code:
+        unit = _project_unit_or_fail(session, project_code, unit)
+    results = compute_all(session, project_code=project_code, simulated=simulated,
+                          unit_ids=None if unit is None else [unit.id])
     if as_json:
         from survey_app.services.sampling import design_keys
 
@@ -405,16 +526,16 @@ def results_command(project_code: str | None, simulated: bool, as_json: bool) ->
 
 @main.command("writeback")
 @click.option("--project", "project_code", required=True, help="项目编码.")
+@unit_option("The project's unit (单位编码); required when several units have this project code.")
 @with_appcontext
-def writeback_command(project_code: str) -> None:
+def writeback_command(project_code: str, unit_code: str | None, unit_alias: str | None) -> None:
     """Write each satisfaction indicator's current result back onto the indicator."""
     from survey_app.services.writeback import writeback_project
 
     session = get_db().session()
-    project = session.scalar(select(Project).where(Project.code == project_code).order_by(Project.year.desc()))
-    if project is None:
-        _fail(f"没有项目编码为 {project_code} 的项目。")
-        return
+    unit = _project_unit_or_fail(session, project_code, _scope(session, unit_code, unit_alias))
+    project = session.scalar(select(Project).where(Project.code == project_code, Project.unit_id == unit.id)
+                             .order_by(Project.year.desc()).limit(1))
     stored = writeback_project(session, project, actor="cli")
     session.commit()
     if not stored:
@@ -429,33 +550,68 @@ def writeback_command(project_code: str) -> None:
 
 @main.command("verify")
 @click.option("--head", help="A published head root the database must extend.")
+@unit_option("Report this unit's answer chains (the check itself always covers the whole database).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
-def verify_command(head: str | None, as_json: bool) -> None:
-    """Check the live database against the hash chains; report anything changed behind the app's back."""
+def verify_command(head: str | None, unit_code: str | None, unit_alias: str | None, as_json: bool) -> None:
+    """Check the live database against the hash chains; report anything changed behind the app's back.
+
+    The check is always whole: the operation log is one chain for every unit and a published head covers
+    every chain. With --unit the report shows that unit's answer chains and problems (plus the operation
+    log's and the published heads'); problems in other units' chains are counted, and still fail the check.
+    """
     from survey_app.services.integrity import current_head, verify_database
 
     session = get_db().session()
+    unit = _scope(session, unit_code, unit_alias)
     problems = verify_database(session, head=head)
     heads = current_head(session, include_simulated=True)
     from analysis.chain import root
 
+    shown, elsewhere = problems, 0
+    if unit is not None:
+        mine = _unit_chain(session, unit)
+        heads = {k: v for k, v in heads.items() if k == "audit" or mine(k)}
+        shown = [p for p in problems if not p.chain_key.startswith("q") or mine(p.chain_key)]
+        elsewhere = len(problems) - len(shown)
     if as_json:
-        click.echo(json.dumps({"ok": not problems, "root": root(heads), "problems": [vars(p) for p in problems]},
+        click.echo(json.dumps({"ok": not problems, "root": root(current_head(session, include_simulated=True)),
+                               "unit": None if unit is None else {"code": unit.code, "name": unit.name},
+                               "problems": [vars(p) for p in shown], "problems_in_other_units": elsewhere},
                               ensure_ascii=False, indent=2, default=str))
     else:
+        if unit is not None:
+            click.echo(f"单位 {unit.code} {unit.name}（核验覆盖整个数据库，下面只列这个单位的记录链）")
         real = {k: seq for k, (seq, _) in heads.items() if k != "audit" and not k.endswith(":sim")}
         simulated = {k: seq for k, (seq, _) in heads.items() if k.endswith(":sim")}
         events = heads.get("audit", (0, ""))[0]
         line = f"{'通过' if not problems else '发现问题'}：真实答卷 {sum(real.values())} 条（{len(real)} 条链）"
         if simulated:
             line += f"；演示用模拟答卷 {sum(simulated.values())} 条（{len(simulated)} 条链，不计入任何结果）"
-        click.echo(f"{line}；操作日志 {events} 条；链头 {root(heads)}")
-        for problem in problems:
+        click.echo(f"{line}；操作日志 {events} 条；链头 {root(current_head(session, include_simulated=True))}")
+        for problem in shown:
             click.echo(f"  {problem}")
+        if elsewhere:
+            click.echo(f"  其他单位的记录链另有 {elsewhere} 个问题（不带 --unit 运行可看到全部）。")
     session.close()
     if problems:
         sys.exit(1)
+
+
+def _unit_reader(unit: Unit):  # type: ignore[no-untyped-def]
+    """A stand-in account that reads exactly ``unit`` (what an auditor granted only that unit sees)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=-1, username="cli", role=Role.AUDITOR, all_units=False, sees_every_unit=False, units=[unit])
+
+
+def _unit_chain(session, unit: Unit):  # type: ignore[no-untyped-def]
+    """A test: does an answer chain key (``q<id>:…``) belong to ``unit``'s questionnaires?"""
+    from survey_app.models import Indicator, Questionnaire
+
+    ids = set(session.scalars(select(Questionnaire.id).join(Indicator, Indicator.id == Questionnaire.indicator_id)
+                              .join(Project, Project.id == Indicator.project_id).where(Project.unit_id == unit.id)))
+    return lambda key: key.startswith("q") and key[1:].split(":", 1)[0].isdigit() and int(key[1:].split(":", 1)[0]) in ids
 
 
 @main.command("head")
@@ -481,13 +637,16 @@ def head_command(publish: bool, note: str) -> None:
 
 @main.command("bundle")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@unit_option("Only this unit's rows, figures and audit events; other units' chains by their heads only.")
 @with_appcontext
-def bundle_command(path: Path) -> None:
+def bundle_command(path: Path, unit_code: str | None, unit_alias: str | None) -> None:
     """Write the audit bundle ZIP (verify it offline: python -m analysis verify PATH)."""
     from survey_app.services.integrity import bundle
 
     session = get_db().session()
-    path.write_bytes(bundle(session, actor="cli"))
+    unit = _scope(session, unit_code, unit_alias)
+    reader = None if unit is None else _unit_reader(unit)
+    path.write_bytes(bundle(session, actor="cli", user=reader))
     session.commit()
     click.echo(f"已导出审计包 {path}")
     session.close()
@@ -495,20 +654,19 @@ def bundle_command(path: Path) -> None:
 
 @main.command("export")
 @click.option("--questionnaire", "questionnaire_id", type=int, required=True, help="Questionnaire id.")
+@unit_option()
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "spss"]), required=True,
               help="xlsx (answers + codes sheet), csv (UTF-8 with BOM) or spss (zip: numeric codes, codebook, .sps).")
 @click.option("--simulated", is_flag=True, help="Export the simulated demo responses instead of real ones.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
-def export_command(questionnaire_id: int, fmt: str, simulated: bool, path: Path) -> None:
+def export_command(questionnaire_id: int, unit_code: str | None, unit_alias: str | None, fmt: str, simulated: bool,
+                   path: Path) -> None:
     """Export one questionnaire's answers (one row per response, Chinese headers, local time)."""
-    from survey_app.models import Questionnaire
     from survey_app.services.exports import write
 
     session = get_db().session()
-    questionnaire = session.get(Questionnaire, questionnaire_id)
-    if questionnaire is None:
-        _fail(f"没有编号为 {questionnaire_id} 的问卷。")
+    questionnaire = _questionnaire_or_fail(session, questionnaire_id, _scope(session, unit_code, unit_alias))
     partial = path.with_name(path.name + ".part")
     try:
         with partial.open("wb") as out:

@@ -20,12 +20,13 @@ The thresholds are deliberately simple and printed on the page:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from survey_app.models import Questionnaire, Response
@@ -88,15 +89,86 @@ def _windows(items: list[dict[str, Any]], count: int, window: dt.timedelta) -> l
     return groups
 
 
+_COLUMNS = (Response.questionnaire_id, Response.id, Response.receipt, Response.submitted_at, Response.started_at,
+            Response.link_id, Response.channel, Response.network_hash, Response.device_hash, Response.entered_by,
+            cast(Response.answers, Text), Response.satisfaction)
+
+
+def _answers(text: str | None, satisfaction: str | None) -> dict[str, Any]:
+    """The answers, decoded only where a flag reads them (straight-lining: aspect answers with 非常满意)."""
+    if satisfaction != "非常满意" or not text or "aspect_" not in text:
+        return {}
+    return json.loads(text) or {}
+
+
+def _rows(session: Session, questionnaire_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The real responses of the given questionnaires as plain rows, per questionnaire (one query, no ORM objects)."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not questionnaire_ids:
+        return out
+    for (q_id, id_, receipt, at, started, link, channel, network, device, entered_by, answers,
+         satisfaction) in session.execute(select(*_COLUMNS).where(Response.questionnaire_id.in_(questionnaire_ids),
+                                                                  Response.simulated.is_(False)).order_by(Response.id)):
+        out[q_id].append({"id": id_, "receipt": receipt, "at": _aware(at), "started": _aware(started) if started else None,
+                          "link": link, "channel": getattr(channel, "value", channel), "network": network,
+                          "device": device, "entered_by": entered_by, "answers": _answers(answers, satisfaction),
+                          "satisfaction": satisfaction})
+    return out
+
+
 def compute_flags(session: Session, questionnaire: Questionnaire) -> list[Flag]:
-    rows = [
-        {"id": r.id, "receipt": r.receipt, "at": _aware(r.submitted_at),
-         "started": _aware(r.started_at) if r.started_at else None, "link": r.link_id, "channel": r.channel.value,
-         "network": r.network_hash, "device": r.device_hash, "entered_by": r.entered_by,
-         "answers": r.answers or {}, "satisfaction": r.satisfaction}
-        for r in session.scalars(select(Response).where(Response.questionnaire_id == questionnaire.id,
-                                                        Response.simulated.is_(False)).order_by(Response.id))
-    ]
+    return flags_of(_rows(session, [questionnaire.id]).get(questionnaire.id, []))
+
+
+#: (database, questionnaire) → (fingerprint of its real responses, number of flags); see flag_counts
+_COUNTS: dict[tuple[str, int], tuple[tuple[int, int], int]] = {}
+_COUNTS_MAX = 20_000
+
+
+def _fingerprints(session: Session, questionnaire_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(count, highest id) of each questionnaire's real responses: one indexed GROUP BY."""
+    return {q_id: (n, top) for q_id, n, top in session.execute(
+        select(Response.questionnaire_id, func.count(), func.max(Response.id))
+        .where(Response.questionnaire_id.in_(questionnaire_ids), Response.simulated.is_(False))
+        .group_by(Response.questionnaire_id))}
+
+
+def flag_counts(session: Session, questionnaire_ids: list[int]) -> dict[int, int]:
+    """The number of flags per questionnaire, for many questionnaires at once (the county overview).
+
+    Flags depend only on a questionnaire's real responses, which are never changed or deleted
+    (corrections and exclusions are new rows; answers are chained), so the count of responses and
+    the highest response id identify what a count was computed from. Counts are kept per process
+    and recomputed only for questionnaires with new responses since.
+    """
+    if not questionnaire_ids:
+        return {}
+    bind = session.get_bind()
+    database = getattr(bind, "engine", bind).url.render_as_string(hide_password=True)
+    prints = _fingerprints(session, questionnaire_ids)
+    out: dict[int, int] = {}
+    stale = []
+    for q_id in questionnaire_ids:
+        current = prints.get(q_id, (0, 0))
+        known = _COUNTS.get((database, q_id))
+        if current == (0, 0):
+            out[q_id] = 0
+        elif known is not None and known[0] == current:
+            out[q_id] = known[1]
+        else:
+            stale.append(q_id)
+    if stale:
+        rows = _rows(session, stale)
+        if len(_COUNTS) > _COUNTS_MAX:
+            _COUNTS.clear()
+        for q_id in stale:
+            out[q_id] = len(flags_of(rows.get(q_id, [])))
+            _COUNTS[(database, q_id)] = (prints[q_id], out[q_id])
+    return out
+
+
+def flags_of(rows: list[dict[str, Any]]) -> list[Flag]:
+    """The flags raised by one questionnaire's responses (rows as :func:`_rows` gives them, by id)."""
     flags: list[Flag] = []
 
     def add(kind: str, explanation: str, group: list[dict[str, Any]]) -> None:

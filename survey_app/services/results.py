@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ from survey_app.models import (
 from survey_app.services.answers import superseded
 from survey_app.services.distribution import group_population
 
-__all__ = ["CONFIDENCE", "DESIGN_LABELS", "IndicatorResult", "compute", "compute_all", "figure_inputs"]
+__all__ = ["CONFIDENCE", "DESIGN_LABELS", "IndicatorResult", "compute", "compute_all", "compute_many", "figure_inputs"]
 
 
 @dataclass(frozen=True)
@@ -272,10 +273,22 @@ _AROUND = (selectinload(Questionnaire.versions),
            .selectinload(Unit.villages))
 
 
-def compute_all(session: Session, *, project_code: str | None = None, simulated: bool = False) -> list[IndicatorResult]:
-    """Every questionnaire's figures from one aggregation over all their responses."""
-    questionnaires = [q for q in session.scalars(select(Questionnaire).options(*_AROUND).order_by(Questionnaire.id))
+def compute_all(session: Session, *, project_code: str | None = None, simulated: bool = False,
+                unit_ids: Collection[int] | None = None) -> list[IndicatorResult]:
+    """Every questionnaire's figures from one aggregation over all their responses (``unit_ids``: only
+    these units' questionnaires)."""
+    query = select(Questionnaire).options(*_AROUND).order_by(Questionnaire.id)
+    if unit_ids is not None:
+        query = (query.join(Indicator, Indicator.id == Questionnaire.indicator_id)
+                 .join(Project, Project.id == Indicator.project_id).where(Project.unit_id.in_(sorted(unit_ids))))
+    questionnaires = [q for q in session.scalars(query)
                       if not project_code or q.indicator.project.code == project_code]
+    return compute_many(session, questionnaires, simulated=simulated)
+
+
+def compute_many(session: Session, questionnaires: list[Questionnaire], *,
+                 simulated: bool = False) -> list[IndicatorResult]:
+    """The figures of the given questionnaires, in their order, from one aggregation."""
     if not questionnaires:
         return []
     sample_only, pooled = _sample_only(session, questionnaires)

@@ -7,6 +7,7 @@ bp = Blueprint("staff", __name__)
 from survey_app.staff import (  # noqa: E402,F401
     account_views,
     answers_views,
+    county_views,
     distribution_views,
     import_views,
     paper_views,

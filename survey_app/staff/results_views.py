@@ -16,6 +16,7 @@ from survey_app.models import Exclusion, Indicator, Measurement, Project, Questi
 from survey_app.services.cellsafe import clean_text
 from survey_app.services.exclusions import ExclusionError, exclude, exclusions_for, revert_exclusion
 from survey_app.services.results import compute, compute_all, with_simulated
+from survey_app.services.scope import visible_unit_ids
 from survey_app.services.selfeval import build_table, evaluation_entries, save_entries
 from survey_app.services.selfeval_export import export_docx, export_xlsx
 from survey_app.services.writeback import DEFAULT_WEIGHTS, WritebackError, writeback
@@ -29,7 +30,7 @@ from survey_app.staff.sampling_views import prepare_designs
 def results():  # type: ignore[no-untyped-def]
     """Every satisfaction indicator with a questionnaire: rate, interval, verdict."""
     session = get_session()
-    rows = compute_all(session)
+    rows = compute_all(session, unit_ids=visible_unit_ids(session, current_user))  # a scoped account: its units only
     # which questionnaires have simulated demo answers (their figures are on the 模拟数据 link)
     simulated = dict.fromkeys(with_simulated(session, [r.questionnaire.id for r in rows]), True)
     prepare_designs([r for r in rows if r.value is not None])  # the rows with a figure show their design
