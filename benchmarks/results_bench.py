@@ -88,7 +88,7 @@ def run(url: str, rows: int, *, vacuum: bool = True) -> dict[str, float]:
 
     baseline()
     service()
-    runs = interleaved_runs({"baseline": baseline, "table_scan": table_scan, "service": service}, repeat=7)
+    runs = interleaved_runs({"baseline": baseline, "table_scan": table_scan, "service": service})
     out = {"load": load, **{name: statistics.median(times) for name, times in runs.items()},
            "ratio": median_ratio(runs, "service", "baseline"), "to_table": median_ratio(runs, "service", "table_scan")}
     db.engine.dispose()

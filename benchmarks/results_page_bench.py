@@ -70,7 +70,7 @@ def run(url: str) -> dict[str, float]:
     baseline()
     page("/results")()
     runs = common.interleaved_runs({"baseline": baseline, "all": page("/results"),
-                                    "one": page(f"/questionnaires/{targets[0][0]}/results")}, repeat=7)
+                                    "one": page(f"/questionnaires/{targets[0][0]}/results")})
     out = {name: statistics.median(times) for name, times in runs.items()}
     out |= {f"{name}_ratio": common.median_ratio(runs, name, "baseline") for name in ("all", "one")}
     db.engine.dispose()
