@@ -41,6 +41,13 @@ BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@1
 SECRET = "bench-secret-" + secrets.token_hex(8)
 
 
+def _free_port() -> int:
+    """A free loopback port (other benchmarks may run on this machine at the same time)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _schema_url(schema: str) -> str:
     return f"{BASE_URL}?options=-csearch_path%3D{schema}"
 
@@ -126,7 +133,7 @@ def _nginx(upstreams: list[int], port: int, work: Path) -> subprocess.Popen:
     site = subprocess.run(["sh", str(ROOT / "deploy" / "render-nginx.sh")], capture_output=True, text=True, check=True,
                           env=os.environ | {
                               "SURVEY_SERVER_NAME": "127.0.0.1", "SURVEY_PUBLIC_URL": f"https://127.0.0.1:{port}",
-                              "SURVEY_HTTP_LISTEN": f"127.0.0.1:{port + 1}", "SURVEY_HTTPS_LISTEN": f"127.0.0.1:{port}",
+                              "SURVEY_HTTP_LISTEN": f"127.0.0.1:{_free_port()}", "SURVEY_HTTPS_LISTEN": f"127.0.0.1:{port}",
                               "SURVEY_TLS_CERT": str(cert), "SURVEY_TLS_KEY": str(key),
                               "SURVEY_STATIC_ROOT": str(ROOT / "survey_app" / "static"),
                               "SURVEY_UPSTREAMS": " ".join(f"server 127.0.0.1:{p};" for p in upstreams)}).stdout
@@ -162,14 +169,16 @@ def _scale_out(args, env, url, posters, body) -> None:  # type: ignore[no-untype
     size = (args.requests - 200) // args.rounds
     results = {}
     for servers in (1, 2):
-        procs = [_gunicorn("survey_app:create_app()", 5110 + n, env | {"SURVEY_SERVERS": str(servers),
-                                                                       "SURVEY_TRUSTED_PROXIES": "1"}, args.workers)
-                 for n in range(servers)]
-        proxy = _nginx([5110 + n for n in range(servers)], 5443, work)
+        ports = [_free_port() for _ in range(servers)]
+        procs = [_gunicorn("survey_app:create_app()", port, env | {"SURVEY_SERVERS": str(servers),
+                                                                  "SURVEY_TRUSTED_PROXIES": "1"}, args.workers)
+                 for port in ports]
+        https = _free_port()
+        proxy = _nginx(ports, https, work)
         try:
-            _load(5443, [body(*posters[i % len(posters)]) for i in range(200)], args.concurrency, context)
+            _load(https, [body(*posters[i % len(posters)]) for i in range(200)], args.concurrency, context)
             bodies = [body(*posters[i % len(posters)]) for i in range(size * args.rounds)]
-            t, lat, err = _load(5443, bodies, args.concurrency, context)
+            t, lat, err = _load(https, bodies, args.concurrency, context)
             results[servers] = (len(bodies) / t, lat, err)
         finally:
             proxy.terminate()
@@ -213,14 +222,16 @@ def main() -> None:
         engine = create_engine(url)
         with engine.connect() as conn:
             posters = conn.execute(text(
-                "SELECT l.id, l.token, v.id FROM links l JOIN questionnaire_versions v "
+                "SELECT l.id, l.token, v.id, l.village_id FROM links l JOIN questionnaire_versions v "
                 "ON v.questionnaire_id = l.questionnaire_id WHERE l.kind = 'poster' AND l.village_id IS NOT NULL "
                 "AND l.questionnaire_id = (SELECT min(questionnaire_id) FROM links) ORDER BY l.id")).all()
-        serializer = URLSafeTimedSerializer(SECRET, salt="respond-form")
-        now = int(time.time())
+        from survey_app.services.collection import form_payload
 
-        def body(link_id: int, token: str, version_id: int) -> tuple[str, str]:
-            form_token = serializer.dumps({"l": link_id, "v": version_id, "k": secrets.token_urlsafe(24), "t": now})
+        serializer = URLSafeTimedSerializer(SECRET, salt="respond-form")
+
+        def body(link_id: int, token: str, version_id: int, village_id: int) -> tuple[str, str]:
+            # the token a form page of the app carries (as the app mints it)
+            form_token = serializer.dumps(form_payload(link_id, version_id, card=False, village_id=village_id))
             return (f"/R/{token}/submit", urlencode({"form_token": form_token, "satisfaction": "满意",
                                                      "identity": "其他", "aspect_1": "是", "comment": "好"}))
 
@@ -234,10 +245,11 @@ def main() -> None:
         Table("bench_rows", MetaData(), Column("id", Integer, primary_key=True), Column("satisfaction", String(16)),
               Column("comment", Text), Column("created_at", DateTime(timezone=True), server_default=func.now())
               ).create(engine)
-        procs.append(_gunicorn("benchmarks.bare_app:app", 5101, env, args.workers))
-        procs.append(_gunicorn("survey_app:create_app()", 5102, env, args.workers))
-        _load(5101, bare_bodies[:200], args.concurrency)  # warm-up
-        _load(5102, real_bodies[:200], args.concurrency)
+        bare_port, app_port = _free_port(), _free_port()
+        procs.append(_gunicorn("benchmarks.bare_app:app", bare_port, env, args.workers))
+        procs.append(_gunicorn("survey_app:create_app()", app_port, env, args.workers))
+        _load(bare_port, bare_bodies[:200], args.concurrency)  # warm-up
+        _load(app_port, real_bodies[:200], args.concurrency)
         # the machine is shared: the three apps take turns in rounds, so a burst of outside load
         # hits all of them alike; times and latencies are summed over the rounds
         bare_t = real_t = one_t = 0.0
@@ -248,9 +260,9 @@ def main() -> None:
         ratios = []
         for r in range(rounds):
             part = slice(200 + r * size, 200 + (r + 1) * size)
-            t1, l1, e1 = _load(5101, bare_bodies[part], args.concurrency)
-            t2, l2, e2 = _load(5102, real_bodies[part], args.concurrency)
-            t3, l3, e3 = _load(5102, single_bodies[part], args.concurrency)
+            t1, l1, e1 = _load(bare_port, bare_bodies[part], args.concurrency)
+            t2, l2, e2 = _load(app_port, real_bodies[part], args.concurrency)
+            t3, l3, e3 = _load(app_port, single_bodies[part], args.concurrency)
             bare_t, real_t, one_t = bare_t + t1, real_t + t2, one_t + t3
             bare_lat += l1
             real_lat += l2

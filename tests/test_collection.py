@@ -493,22 +493,64 @@ def test_expired_form_keeps_answers_and_offers_a_fresh_token(client, published, 
 def test_database_hiccup_keeps_answers_and_the_same_form(client, published, session, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    import survey_app.respond.views as views
+    from survey_app.services import integrity
 
     link = poster_of(published["村办公经费"])
     _, token = open_form(client, link)
-    real_submit = views.submit
+    real_store = integrity.store
+    calls = []
 
-    def failing(*args, **kwargs):
+    def failing(*args, **kwargs):  # every write of an answer, on the fast path and the full path
+        calls.append(1)
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(views, "submit", failing)
+    monkeypatch.setattr(integrity, "store", failing)
     response = answer(client, link, token, aspect_1="否")
     html = response.get_data(as_text=True)
     assert response.status_code == 503 and "没有提交成功" in html and 'value="否" checked' in html
     assert f'value="{token}"' in html  # the same form token: retrying cannot create a second response
-    assert count(session) == 0
-    monkeypatch.setattr(views, "submit", real_submit)
+    assert count(session) == 0 and len(calls) == 2  # the fast path failed, the full path tried once more
+    monkeypatch.setattr(integrity, "store", real_store)
     first = receipt_in(answer(client, link, token).get_data(as_text=True))
     again = receipt_in(answer(client, link, token).get_data(as_text=True))
     assert first and first == again and count(session) == 1
+
+
+# -- a lost race undoes only the attempted insert, never the caller's work (issue 11) ---------------
+
+
+@pytest.mark.parametrize("kind", ["same form", "same card"])
+def test_lost_race_keeps_the_callers_transaction(published, session, kind):
+    """The respondent fast path (``prechecked``) loses a race: a parallel request stored the same form,
+    or another form used the card. What the caller wrote earlier in its transaction must survive, and
+    the transaction must still be usable and commit."""
+    from survey_app.models import AuditEvent, Channel
+    from survey_app.services import audit_log
+    from survey_app.services.collection import Answers, CardUsed, check_open, submit
+
+    q = published["村干部工资"]
+    link = card_of(q, 4) if kind == "same card" else poster_of(q)
+    channel = Channel.CARD if kind == "same card" else Channel.POSTER
+    version = check_open(q, link)
+    answers = Answers({"satisfaction": "满意", "identity": "其他"}, "满意", "", link.village_id)
+    winner, created = submit(session, link=link, version=version, answers=answers, submission_key="winner-key",
+                             channel=channel)
+    session.commit()
+    assert created
+    # the caller's own work in its transaction, then the form that lost the race
+    audit_log.record(session, actor="caller", action="caller_work", obj=q)
+    session.flush()
+    key = "winner-key" if kind == "same form" else "loser-key"
+    if kind == "same card":
+        with pytest.raises(CardUsed):
+            submit(session, link=link, version=version, answers=answers, submission_key=key, channel=channel,
+                   prechecked=True)
+    else:
+        found, created = submit(session, link=link, version=version, answers=answers, submission_key=key,
+                                channel=channel, prechecked=True)
+        assert not created and found.id == winner.id and found.receipt == winner.receipt
+    assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "caller_work")) == 1
+    session.commit()
+    session.expire_all()
+    assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "caller_work")) == 1
+    assert count(session) == 1

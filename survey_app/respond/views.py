@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import secrets
 from pathlib import Path
+from typing import Any
 
 from flask import Response as FlaskResponse
 from flask import current_app, g, make_response, render_template, request
@@ -20,7 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from survey_app.db import get_session
+from survey_app.db import get_db, get_session
 from survey_app.extensions import client_address, csrf, limiter
 from survey_app.models import (
     Channel,
@@ -39,12 +40,14 @@ from survey_app.services.collection import (
     CardUsed,
     NotAccepting,
     check_open,
+    form_payload,
     lookup_link,
-    new_submission_key,
     questions_for,
     salted_hash,
+    store_form,
     submit,
     validate_answers,
+    version_facts,
 )
 
 FORM_MAX_AGE = 2 * 24 * 3600
@@ -53,6 +56,7 @@ DEVICE_COOKIE = "survey_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 CSS_PATH = Path(__file__).resolve().parent.parent / "static" / "respond.css"
 _css_cache: dict[str, str] = {}
+_SIGNERS: dict[tuple[type, str, str], Any] = {}
 
 
 def respond_css() -> str:
@@ -69,24 +73,29 @@ def _csp() -> str:
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
-#: published versions never change, so their content is parsed once per process
-#: (keyed by id and content hash, so a version altered in the database is read again)
-_content_cache: dict[tuple[int, str], dict] = {}
-
-
 def version_content(version: QuestionnaireVersion) -> dict:
-    key = (version.id, version.content_hash)
-    content = _content_cache.get(key)
-    if content is None:
-        content = get_session().scalar(select(QuestionnaireVersion.content).where(QuestionnaireVersion.id == version.id))
-        if len(_content_cache) > 1000:
-            _content_cache.clear()
-        _content_cache[key] = content
-    return content
+    """A published version's content, parsed once per process (read again if it changed in the database)."""
+    facts = version_facts(get_session().connection(), version.id, version.content_hash)
+    assert facts is not None
+    return facts.content
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="respond-form")
+    return _signer(URLSafeTimedSerializer, "respond-form")
+
+
+def _signer(kind: type, salt: str) -> Any:
+    """One signer per secret key and salt (building one costs more than signing)."""
+    key = (kind, salt, current_app.config["SECRET_KEY"])
+    signer = _SIGNERS.get(key)
+    if signer is None:
+        signer = _SIGNERS[key] = kind(current_app.config["SECRET_KEY"], salt=salt)
+    return signer
+
+
+def _new_form_token(link: Link, version: QuestionnaireVersion) -> str:
+    return _serializer().dumps(form_payload(link.id, version.id, card=link.kind == LinkKind.CARD,
+                                            village_id=link.village_id))
 
 
 def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type: ignore[no-untyped-def]
@@ -103,7 +112,7 @@ def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type
 
 
 def _device_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="respond-device")
+    return _signer(URLSafeSerializer, "respond-device")
 
 
 def _device_id() -> str | None:
@@ -218,9 +227,7 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
         return _refusal(link, exc.reason, at=exc.at)
     if found.card_used_at is not None:
         return _refusal(link, "used", used_at=found.card_used_at)
-    payload = {"l": link.id, "v": version.id, "k": new_submission_key(),
-               "t": int(dt.datetime.now(dt.UTC).timestamp())}
-    return _form_page(link, version, token=_serializer().dumps(payload))
+    return _form_page(link, version, token=_new_form_token(link, version))
 
 
 # The form posts to its own URL: a POST invalidates the browser's cached copy of its target
@@ -234,8 +241,8 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_LINK"], key_func=_link_key, exempt_when=_limits_on)
 def submit_link(token: str):  # type: ignore[no-untyped-def]
     """Store the answers exactly once and show the receipt."""
-    session = get_session()
     typed = {k: v for k, v in request.form.items() if k != "form_token"}
+    network, device = _hashes()
     # what is shown again never carries control characters (validate_answers refuses them)
     answers_in = {k: clean_text(v) for k, v in typed.items()}
     try:
@@ -247,6 +254,16 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         payload, expired = False, False
     else:
         expired = False
+    if payload:  # a form this service showed, in time: checked and stored by one statement
+        try:
+            with get_db().one_statement() as connection:
+                stored = store_form(connection, token=token.strip().upper(), payload=payload, form=typed,
+                                    network_hash=network, device_hash=device)
+            if stored is not None:
+                return _page("respond/thanks.html", response=stored, repeat=False)
+        except OperationalError:  # the full path below tries once more, and keeps the answers if it fails
+            current_app.logger.warning("database error on the fast path", exc_info=True)
+    session = get_session()
     # the link, its newest version, an already stored form and a used card: one round trip
     found = lookup_link(session, token, payload["k"] if payload else None)
     if found is None:
@@ -262,9 +279,8 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     except NotAccepting as exc:
         return _refusal(link, exc.reason, at=exc.at)
     if expired:
-        fresh = {"l": link.id, "v": version.id, "k": new_submission_key(),
-                 "t": int(dt.datetime.now(dt.UTC).timestamp())}
-        return _form_page(link, version, token=_serializer().dumps(fresh), answers=answers_in, status=409,
+        return _form_page(link, version, token=_new_form_token(link, version), answers=answers_in,
+                          status=409,
                           notice="页面停留时间过长，已为您保留答案，请检查后再次提交。")
     version = session.get(QuestionnaireVersion, payload["v"])  # the newest is already in the session
     if version is None or version.questionnaire_id != link.questionnaire_id:
@@ -277,7 +293,6 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     if answers is None:
         return _form_page(link, version, token=request.form["form_token"], answers=answers_in, errors=errors,
                           status=422, notice="有题目需要修改，请看红色提示。")
-    network, device = _hashes()
     started = dt.datetime.fromtimestamp(payload["t"], dt.UTC)
     try:
         response, _created = submit(
