@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import current_app, g, make_response, render_template, request
+from flask import current_app, g, make_response, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -99,7 +99,10 @@ def _new_form_token(link: Link, version: QuestionnaireVersion) -> str:
 
 
 def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type: ignore[no-untyped-def]
-    response = make_response(render_template(template, css=respond_css(), **context), status)
+    # rendered by Jinja directly: respondent pages use no context processor (no session, no login,
+    # no CSRF token), only the request (the error page's retry form)
+    html = current_app.jinja_env.get_template(template).render(css=respond_css(), request=request, **context)
+    response = make_response(html, status)
     response.headers["Content-Security-Policy"] = _csp()
     # not "no-store": the Back button must bring back the same form (same signed token), so
     # that submitting it again finds the stored response instead of making a second one
@@ -118,8 +121,9 @@ def _device_signer() -> URLSafeSerializer:
 def _device_id() -> str | None:
     """The id in this phone's signed device cookie (None: no cookie, or a forged one)."""
     if "device_id" not in g:
+        cookie = request.cookies.get(DEVICE_COOKIE)
         try:
-            g.device_id = _device_signer().loads(request.cookies.get(DEVICE_COOKIE, ""))
+            g.device_id = _device_signer().loads(cookie) if cookie else None
         except BadSignature:
             g.device_id = None
     return g.device_id
@@ -243,8 +247,6 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     """Store the answers exactly once and show the receipt."""
     typed = {k: v for k, v in request.form.items() if k != "form_token"}
     network, device = _hashes()
-    # what is shown again never carries control characters (validate_answers refuses them)
-    answers_in = {k: clean_text(v) for k, v in typed.items()}
     try:
         payload = _serializer().loads(request.form.get("form_token", ""), max_age=FORM_MAX_AGE)
     except SignatureExpired:
@@ -263,6 +265,8 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
                 return _page("respond/thanks.html", response=stored, repeat=False)
         except OperationalError:  # the full path below tries once more, and keeps the answers if it fails
             current_app.logger.warning("database error on the fast path", exc_info=True)
+    # what is shown again never carries control characters (validate_answers refuses them)
+    answers_in = {k: clean_text(v) for k, v in typed.items()}
     session = get_session()
     # the link, its newest version, an already stored form and a used card: one round trip
     found = lookup_link(session, token, payload["k"] if payload else None)

@@ -8,6 +8,7 @@ different QR links never wait for each other.
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 import zipfile
@@ -140,6 +141,31 @@ RETURNING id"""
     return statement
 
 
+_DRIVER_SQL: dict[tuple[str, str], str] = {}
+
+
+def _driver_sql(connection: Connection, guard: str) -> str:
+    """The PostgreSQL statement as the driver receives it (compiled once; run with exec_driver_sql,
+    which skips SQLAlchemy's per-call bind processing: :func:`_driver_values` does it)."""
+    key = (connection.dialect.driver, guard)
+    sql = _DRIVER_SQL.get(key)
+    if sql is None:
+        sql = _DRIVER_SQL[key] = str(_store_statement("postgresql", guard).compile(dialect=connection.dialect))
+    return sql
+
+
+def _driver_values(values: dict[str, Any]) -> dict[str, Any]:
+    """What the columns' types would send: JSON text (the engine's default serializer, as the ORM
+    writes it) and enum values; the driver adapts the rest (numbers, text, times, bytes)."""
+    out = dict(values)
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out[key] = json.dumps(value)
+        elif isinstance(value, enum.Enum):
+            out[key] = value.value
+    return out
+
+
 _SQLITE_HEAD = ChainHead.__table__.select().where(ChainHead.__table__.c.key == bindparam("key"))
 
 
@@ -167,9 +193,8 @@ def store(connection: Connection, values: dict[str, Any], *, guard: str = "TRUE"
     for _ in range(2):  # the second time after creating a new chain's head
         if dialect == "postgresql":
             before, after = canonical_around(values)
-            row = connection.execute(_store_statement(dialect, guard),
-                                     {**(params or {}), **values, "hash_before": b"\n" + before,
-                                      "hash_after": after}).first()
+            row = connection.exec_driver_sql(_driver_sql(connection, guard), _driver_values(
+                {**(params or {}), **values, "hash_before": b"\n" + before, "hash_after": after})).first()
             if row is not None:
                 return row[0]
         else:
