@@ -19,7 +19,7 @@ from flask import Response as FlaskResponse
 from flask import current_app, g, make_response, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from survey_app.db import get_db, get_session
 from survey_app.extensions import client_address, csrf, limiter
@@ -263,7 +263,8 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
                                     network_hash=network, device_hash=device)
             if stored is not None:
                 return _page("respond/thanks.html", response=stored, repeat=False)
-        except OperationalError:  # the full path below tries once more, and keeps the answers if it fails
+        except (OperationalError, InterfaceError):  # e.g. a connection the server dropped: the full path
+            # below tries once more (exactly once: the same submission key), and keeps the answers if it fails
             current_app.logger.warning("database error on the fast path", exc_info=True)
     # what is shown again never carries control characters (validate_answers refuses them)
     answers_in = {k: clean_text(v) for k, v in typed.items()}

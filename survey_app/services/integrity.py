@@ -85,8 +85,13 @@ _CHAIN_COLUMNS = frozenset({"id", "chain_seq", "prev_hash", "row_hash"})
 _STORE_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
+_VALUE_COLUMNS: list[Any] = []
+
+
 def _value_columns() -> list[Any]:
-    return [c for c in Response.__table__.c if c.key not in _CHAIN_COLUMNS and c.computed is None]
+    if not _VALUE_COLUMNS:
+        _VALUE_COLUMNS.extend(c for c in Response.__table__.c if c.key not in _CHAIN_COLUMNS and c.computed is None)
+    return _VALUE_COLUMNS
 
 
 def _store_statement(dialect: str, guard: str) -> Any:
