@@ -15,6 +15,7 @@ import zipfile
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 import analysis
@@ -86,12 +87,21 @@ _STORE_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
 _VALUE_COLUMNS: list[Any] = []
+_DEFAULTS: dict[str, Any] = {}
 
 
 def _value_columns() -> list[Any]:
     if not _VALUE_COLUMNS:
         _VALUE_COLUMNS.extend(c for c in Response.__table__.c if c.key not in _CHAIN_COLUMNS and c.computed is None)
     return _VALUE_COLUMNS
+
+
+def _column_defaults() -> dict[str, Any]:
+    """Every value column with its scalar default, or NULL (no ORM defaults without an object)."""
+    if not _DEFAULTS:
+        _DEFAULTS.update({c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
+                          for c in _value_columns()})
+    return _DEFAULTS
 
 
 def _store_statement(dialect: str, guard: str) -> Any:
@@ -150,8 +160,8 @@ _DRIVER_SQL: dict[tuple[str, str], str] = {}
 
 
 def _driver_sql(connection: Connection, guard: str) -> str:
-    """The PostgreSQL statement as the driver receives it (compiled once; run with exec_driver_sql,
-    which skips SQLAlchemy's per-call bind processing: :func:`_driver_values` does it)."""
+    """The PostgreSQL statement as the driver receives it (compiled once; :func:`_driver_values`
+    does the bind processing SQLAlchemy would do on each call)."""
     key = (connection.dialect.driver, guard)
     sql = _DRIVER_SQL.get(key)
     if sql is None:
@@ -169,6 +179,22 @@ def _driver_values(values: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, enum.Enum):
             out[key] = value.value
     return out
+
+
+def _run_on_driver(connection: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """The statement's one row, run on the driver's own connection: SQLAlchemy's per-statement
+    execution context cost as much CPU as the driver's work. A driver error becomes SQLAlchemy's,
+    and a dropped connection is invalidated, as if SQLAlchemy had run the statement."""
+    driver = connection.connection.driver_connection
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        return driver.execute(sql, params).fetchone()
+    except dbapi.Error as exc:
+        gone = connection.dialect.is_disconnect(exc, driver, None)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=gone,
+                                  dialect=connection.dialect) from exc
 
 
 _SQLITE_HEAD = ChainHead.__table__.select().where(ChainHead.__table__.c.key == bindparam("key"))
@@ -189,17 +215,13 @@ def store(connection: Connection, values: dict[str, Any], *, guard: str = "TRUE"
     same connection must hold no ChainHead objects.
     """
     dialect = connection.dialect.name
-    values = {**values, "chain_key": values.get("chain_key") or chain_key(values)}
-    for column in _value_columns():  # no ORM defaults without an object: the columns' scalar ones
-        if values.get(column.key) is None and column.default is not None and column.default.is_scalar:
-            values[column.key] = column.default.arg
-        values.setdefault(column.key, None)
-    key = values["chain_key"]
+    values = {**_column_defaults(), **{k: v for k, v in values.items() if v is not None}}
+    values["chain_key"] = key = values.get("chain_key") or chain_key(values)
     for _ in range(2):  # the second time after creating a new chain's head
         if dialect == "postgresql":
             before, after = canonical_around(values)
-            row = connection.exec_driver_sql(_driver_sql(connection, guard), _driver_values(
-                {**(params or {}), **values, "hash_before": b"\n" + before, "hash_after": after})).first()
+            row = _run_on_driver(connection, _driver_sql(connection, guard), _driver_values(
+                {**(params or {}), **values, "hash_before": b"\n" + before, "hash_after": after}))
             if row is not None:
                 return row[0]
         else:
