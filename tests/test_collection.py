@@ -554,3 +554,17 @@ def test_lost_race_keeps_the_callers_transaction(published, session, kind):
     session.expire_all()
     assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "caller_work")) == 1
     assert count(session) == 1
+
+
+def test_receipt_page_of_the_fast_path_is_the_template_rendered(app, client, published, session):
+    """The receipt page is filled in from a copy rendered once: it must be exactly what the template
+    renders for this response (code, time, link to the receipt check)."""
+    from survey_app.respond.views import _page
+
+    link = poster_of(published["村办公经费"])
+    _, token = open_form(client, link)
+    html = answer(client, link, token).get_data(as_text=True)
+    stored = session.scalar(select(Response))
+    with app.test_request_context(f"/R/{link.token}/submit", method="POST"):
+        expected = _page("respond/thanks.html", response=stored, repeat=False).get_data(as_text=True)
+    assert html == expected and stored.receipt in html and "RECEIPTCODE" not in html

@@ -23,6 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from survey_app.db import get_db, get_session
 from survey_app.extensions import client_address, csrf, limiter
+from survey_app.filters import local_time
 from survey_app.models import (
     Channel,
     Indicator,
@@ -39,6 +40,7 @@ from survey_app.services.cellsafe import clean_text
 from survey_app.services.collection import (
     CardUsed,
     NotAccepting,
+    Stored,
     check_open,
     form_payload,
     lookup_link,
@@ -102,6 +104,10 @@ def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type
     # rendered by Jinja directly: respondent pages use no context processor (no session, no login,
     # no CSRF token), only the request (the error page's retry form)
     html = current_app.jinja_env.get_template(template).render(css=respond_css(), request=request, **context)
+    return _finish(html, status)
+
+
+def _finish(html: str, status: int = 200) -> FlaskResponse:
     response = make_response(html, status)
     response.headers["Content-Security-Policy"] = _csp()
     # not "no-store": the Back button must bring back the same form (same signed token), so
@@ -112,6 +118,25 @@ def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type
                             max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
                             secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
+
+
+#: stand-ins for the receipt page's two values: a code that is never a receipt (I and O are not in
+#: the alphabet) and a minute no answer is from
+_CODE_STAND_IN = "RECEIPTCODE"
+_TIME_STAND_IN = dt.datetime(2001, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+def _receipt_page(stored: Stored) -> FlaskResponse:
+    """The receipt page of a new answer: rendered from its template once per app with stand-ins,
+    then filled in (the code is letters and digits, the time digits: nothing to escape)."""
+    page = current_app.extensions.get("respond_receipt_page")
+    if page is None:
+        page = current_app.extensions["respond_receipt_page"] = current_app.jinja_env.get_template(
+            "respond/thanks.html").render(css=respond_css(), request=request, repeat=False,
+                                          response=Stored(0, _CODE_STAND_IN, _TIME_STAND_IN))
+    html = page.replace(_CODE_STAND_IN, stored.receipt).replace(local_time(_TIME_STAND_IN),
+                                                                local_time(stored.submitted_at))
+    return _finish(html)
 
 
 def _device_signer() -> URLSafeSerializer:
@@ -262,7 +287,7 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
                 stored = store_form(connection, token=token.strip().upper(), payload=payload, form=typed,
                                     network_hash=network, device_hash=device)
             if stored is not None:
-                return _page("respond/thanks.html", response=stored, repeat=False)
+                return _receipt_page(stored)
         except (OperationalError, InterfaceError):  # e.g. a connection the server dropped: the full path
             # below tries once more (exactly once: the same submission key), and keeps the answers if it fails
             current_app.logger.warning("database error on the fast path", exc_info=True)

@@ -83,7 +83,11 @@ def append(session: Session, response: Response) -> None:
 
 #: what the append fills in; every other column comes from the caller's values
 _CHAIN_COLUMNS = frozenset({"id", "chain_seq", "prev_hash", "row_hash"})
-_STORE_STATEMENTS: dict[tuple[str, str], Any] = {}
+_STORE_STATEMENTS: dict[tuple[str, str, bool], Any] = {}
+#: a card answer also marks the card used (a poster's statement touches no link row)
+_USED = """
+), used AS (
+    UPDATE links SET used_at = stored.submitted_at FROM stored WHERE links.id = stored.card_id"""
 
 
 _VALUE_COLUMNS: list[Any] = []
@@ -104,18 +108,18 @@ def _column_defaults() -> dict[str, Any]:
     return _DEFAULTS
 
 
-def _store_statement(dialect: str, guard: str) -> Any:
-    """Built once per (dialect, guard) and then found in SQLAlchemy's compiled cache.
+def _store_statement(dialect: str, guard: str, card: bool = False) -> Any:
+    """Built once per (dialect, guard, card) and then found in SQLAlchemy's compiled cache.
 
     PostgreSQL: ONE statement locks the chain head (``FOR UPDATE``), computes the row's hash from
     the previous one with ``sha256()`` (the caller passes the canonical record cut around the
     position, :func:`analysis.chain.canonical_around`, so the bytes hashed are exactly those
     :func:`analysis.chain.row_hash` hashes), inserts the row unless a UNIQUE constraint already
-    holds one of its values (``ON CONFLICT DO NOTHING``) and only then moves the head and marks
-    the card used. It returns a row when the head exists, with the new id or NULL.
+    holds one of its values (``ON CONFLICT DO NOTHING``) and only then moves the head and (``card``)
+    marks the card used. It returns a row when the head exists, with the new id or NULL.
     SQLite (one writer at a time, ``BEGIN IMMEDIATE``): only the INSERT, the rest is in Python.
     """
-    statement = _STORE_STATEMENTS.get((dialect, guard))
+    statement = _STORE_STATEMENTS.get((dialect, guard, card))
     if statement is not None:
         return statement
     from sqlalchemy import Integer, LargeBinary, text
@@ -138,9 +142,7 @@ WITH head AS (
     RETURNING id, chain_seq, row_hash, card_id, submitted_at
 ), advanced AS (
     UPDATE chain_heads SET seq = stored.chain_seq, hash = stored.row_hash FROM stored
-    WHERE chain_heads.key = :chain_key
-), used AS (
-    UPDATE links SET used_at = stored.submitted_at FROM stored WHERE links.id = stored.card_id
+    WHERE chain_heads.key = :chain_key{_USED if card else ""}
 )
 SELECT stored.id FROM head LEFT JOIN stored ON TRUE"""
         binds += [bindparam("hash_before", type_=LargeBinary), bindparam("hash_after", type_=LargeBinary)]
@@ -152,20 +154,20 @@ ON CONFLICT DO NOTHING
 RETURNING id"""
     # each value is bound with its column's type: the answers are serialized exactly as the ORM does
     statement = text(sql).bindparams(*binds).columns(id=Integer)
-    _STORE_STATEMENTS[(dialect, guard)] = statement
+    _STORE_STATEMENTS[(dialect, guard, card)] = statement
     return statement
 
 
-_DRIVER_SQL: dict[tuple[str, str], str] = {}
+_DRIVER_SQL: dict[tuple[str, str, bool], str] = {}
 
 
-def _driver_sql(connection: Connection, guard: str) -> str:
+def _driver_sql(connection: Connection, guard: str, card: bool) -> str:
     """The PostgreSQL statement as the driver receives it (compiled once; :func:`_driver_values`
     does the bind processing SQLAlchemy would do on each call)."""
-    key = (connection.dialect.driver, guard)
+    key = (connection.dialect.driver, guard, card)
     sql = _DRIVER_SQL.get(key)
     if sql is None:
-        sql = _DRIVER_SQL[key] = str(_store_statement("postgresql", guard).compile(dialect=connection.dialect))
+        sql = _DRIVER_SQL[key] = str(_store_statement("postgresql", guard, card).compile(dialect=connection.dialect))
     return sql
 
 
@@ -220,7 +222,8 @@ def store(connection: Connection, values: dict[str, Any], *, guard: str = "TRUE"
     for _ in range(2):  # the second time after creating a new chain's head
         if dialect == "postgresql":
             before, after = canonical_around(values)
-            row = _run_on_driver(connection, _driver_sql(connection, guard), _driver_values(
+            card = values["card_id"] is not None
+            row = _run_on_driver(connection, _driver_sql(connection, guard, card), _driver_values(
                 {**(params or {}), **values, "hash_before": b"\n" + before, "hash_after": after}))
             if row is not None:
                 return row[0]
