@@ -568,3 +568,58 @@ def test_receipt_page_of_the_fast_path_is_the_template_rendered(app, client, pub
     with app.test_request_context(f"/R/{link.token}/submit", method="POST"):
         expected = _page("respond/thanks.html", response=stored, repeat=False).get_data(as_text=True)
     assert html == expected and stored.receipt in html and "RECEIPTCODE" not in html
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("closed", "已停止收集答卷"),
+    ("ended", "停止收集答卷"),
+    ("not yet", "开始收集答卷"),
+    ("target", "收满计划的答卷数"),
+    ("voided", "此二维码已作废"),
+])
+def test_what_changed_after_the_form_was_shown_is_checked_when_it_is_stored(client, published, session, change,
+                                                                              message):
+    """The one statement that stores an answer re-checks the link and the questionnaire: a form shown
+    before the questionnaire closed, its schedule ended or had not begun, its target was reached or
+    its card was voided stores nothing, and the respondent is told why."""
+    import datetime as dt
+
+    from survey_app.models import QuestionnaireStatus
+    from survey_app.services.distribution import void_link
+
+    q = published["村干部工资"]
+    card = card_of(q, 6)
+    _, first = open_form(client, card_of(q, 7))
+    assert receipt_in(answer(client, card_of(q, 7), first).get_data(as_text=True))  # warms the process's caches
+    _, token = open_form(client, card)
+    now = dt.datetime.now(dt.UTC)
+    if change == "closed":
+        q.status = QuestionnaireStatus.CLOSED
+    elif change == "ended":
+        q.closes_at = now - dt.timedelta(minutes=1)
+    elif change == "not yet":
+        q.opens_at = now + dt.timedelta(days=1)
+    elif change == "target":
+        q.target_valid = 1
+    else:
+        void_link(session, card, actor="t")
+    session.commit()
+    response = answer(client, card, token)
+    assert response.status_code == 410 and message in response.get_data(as_text=True)
+    assert count(session) == 1
+    session.expire_all()
+    assert session.get(Link, card.id).used_at is None
+
+
+def test_a_village_renamed_after_the_form_was_shown(client, published, session):
+    """The township poster asks for the village: an answer stores the village's name as it is when stored."""
+    link = poster_of(published["村办公经费"], village=False)
+    village = session.scalar(select(Village).order_by(Village.id))
+    _, first = open_form(client, link)
+    assert receipt_in(answer(client, link, first, village=str(village.id)).get_data(as_text=True))
+    _, token = open_form(client, link)
+    village.name = "新名村"
+    session.commit()
+    assert receipt_in(answer(client, link, token, village=str(village.id)).get_data(as_text=True))
+    names = session.scalars(select(Response.answers).order_by(Response.id)).all()
+    assert [n["village"] for n in names][-1] == "新名村"

@@ -5,7 +5,7 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.chain import AUDIT_FIELDS, RECORD_FIELDS, canonical, canonical_around, row_hash
+from analysis.chain import AUDIT_FIELDS, canonical, canonical_around, row_hash
 
 text = st.text(max_size=12)
 ids = st.none() | st.integers(min_value=1, max_value=10**9)
