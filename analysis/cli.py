@@ -175,9 +175,14 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
         report = verify_bundle(args.bundle, head=args.head)
         data = {"ok": report.ok, "root": report.root, "rows": report.checked_rows, "figures": report.checked_figures,
-                "problems": [vars(p) for p in report.problems], "differences": report.differences}
+                "problems": [vars(p) for p in report.problems], "differences": report.differences,
+                "units": report.units, "withheld_events": report.withheld_events,
+                "withheld_chains": report.withheld_chains}
         lines = [f"{'通过 OK' if report.ok else '发现问题 FAILED'}：{report.checked_rows} 条答卷，"
                  f"{report.checked_figures} 项结果，当前链头 head {report.root}"]
+        if report.withheld_events or report.withheld_chains:
+            lines.append(f"  只含单位 units {'、'.join(report.units)}：其他单位的 {report.withheld_chains} 条答卷记录链"
+                         f"只核对了链头位置，{report.withheld_events} 条操作日志只核对了链接（内容不在审计包中）")
         lines += [f"  {p}" for p in report.problems] + [f"  figure: {d}" for d in report.differences]
         if not report.ok:
             raise _Failed(data, "\n".join(lines))

@@ -18,6 +18,12 @@ Checks:
    interval, the bound, the verdict and the more-needed are compared.
 5. every random draw (``sampling.json``): seed, frames and card positions
    (see ``analysis.verify_sampling``).
+
+A bundle limited to some units (``manifest["scope"]``) holds those units' rows in full; the
+other units' response chains are only named in the head (``withheld_chains``: their stated
+position and hash enter the root) and the other units' staff audit events keep only their chain
+position and hashes (``withheld``: their links are checked, their content cannot be). The report
+counts both, so a reader sees exactly what was not checked.
 """
 
 from __future__ import annotations
@@ -56,6 +62,11 @@ class Report:
     checked_rows: int = 0
     checked_figures: int = 0
     root: str = ""
+    #: a bundle limited to some units: other units' audit events whose content was left out (their
+    #: links are checked) and other units' response chains named by the head only
+    withheld_events: int = 0
+    withheld_chains: int = 0
+    units: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +110,7 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
     report.problems.extend(check_corrections(responses))
     audit_problems, audit_head = verify_rows(events, AUDIT_FIELDS)  # the staff audit log is a chain too
     report.problems.extend(audit_problems)
+    withheld = _withheld_chains(manifest, responses, versions, actual, report)
     # exclusions against their chained events; version contents against their hashes
     receipts = {row["id"]: row["receipt"] for row in responses if row["id"] is not None}
     report.problems.extend(check_exclusions(exclusions, events, receipts))
@@ -121,12 +133,41 @@ def verify_bundle(path: str, *, head: str | None = None) -> Report:
         elif root({k: tuple(v) for k, v in chains.items()}) != head:
             report.problems.append(Problem("altered", "*", None, None, None, f"链头 {head} 所列的位置与其哈希不符"))
         else:
-            report.problems.extend(check_extends(by_position, chains, actual))
+            # the positions of other units' chains (not in a bundle limited to some units) cannot be checked
+            report.problems.extend(check_extends(by_position, {k: v for k, v in chains.items() if k not in withheld},
+                                                 actual))
+    report.withheld_events = sum(1 for e in events if str(e.get("withheld") or "") in ("1", "True", "true"))
+    if report.withheld_events and (manifest.get("scope") or {}).get("all_units") is not False:
+        report.problems.append(Problem("altered", AUDIT_CHAIN, None, None, None,
+                                       f"审计包不限单位，却有 {report.withheld_events} 条操作日志省略了内容"))
     selection, switch_problems = sample_selection(path, events)
     _check_figures(manifest, responses, exclusions, versions, report, selection)
     report.differences.extend(switch_problems)
     report.differences.extend(sampling_problems(path, events))  # the random draws, recomputed
     return report
+
+
+def _withheld_chains(manifest: dict[str, Any], responses: list[dict[str, Any]], versions: list[dict[str, Any]],
+                     actual: dict[str, tuple[int, str]], report: Report) -> dict[str, tuple[int, str]]:
+    """Take the stated head positions of the other units' chains (a bundle limited to some units) into
+    ``actual``, so the root can be recomputed; refuse a withheld chain of a questionnaire in the bundle
+    (the server may not hide a chain of a unit the bundle is about)."""
+    scope = manifest.get("scope") or {}
+    report.units = [str(code) for code in scope.get("units") or []]
+    stated = (manifest.get("head") or {}).get("chains") or {}
+    keys = [str(k) for k in manifest.get("withheld_chains") or []]
+    partial = scope.get("all_units") is False
+    mine = {str(v.get("questionnaire_id")) for v in versions} | {str(r.get("questionnaire_id")) for r in responses}
+    out: dict[str, tuple[int, str]] = {}
+    for key in keys:
+        if not partial or key in actual or key not in stated or key.partition(":")[0][1:] in mine:
+            report.problems.append(Problem("missing_chain", key, None, None, None,
+                                           "审计包把这条记录链列为“其他单位的”，但它属于本审计包的单位或审计包不限单位"))
+            continue
+        out[key] = (int(stated[key][0]), str(stated[key][1]))
+    actual.update(out)
+    report.withheld_chains = len(out)
+    return out
 
 
 def _close(a: Any, b: Any) -> bool:

@@ -14,17 +14,17 @@ Run:  .venv/bin/python benchmarks/analysis_bench.py  (prints Markdown)
 
 from __future__ import annotations
 
-import platform
-import statistics
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
 import numpy as np
 import scipy
 from statsmodels.stats.proportion import proportion_confint
 
-import analysis
-from analysis import (
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import analysis  # noqa: E402
+from analysis import (  # noqa: E402
     FIVE_POINT,
     min_n_all_satisfied,
     proportion_interval,
@@ -33,22 +33,12 @@ from analysis import (
     stratified_interval,
     verdict,
 )
+from benchmarks.common import machine, median_seconds, table  # noqa: E402
 
 OPTIONS = FIVE_POINT + ("不了解",)
 N_RESPONSES = 1_000_000
 INDICATORS = 4
 VILLAGES = 34
-
-
-def timeit(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float:
-    """Median seconds per call over ``repeat`` runs of ``number`` calls."""
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter() - start) / number)
-    return statistics.median(runs)
 
 
 def make_responses(seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -85,11 +75,11 @@ def pipeline(counts: np.ndarray, populations: np.ndarray) -> list[object]:
 
 def main() -> None:
     indicator, village, option, populations = make_responses()
-    t_bincount = timeit(lambda: np.bincount(option, minlength=len(OPTIONS)), repeat=7)
-    t_aggregate = timeit(lambda: aggregate(indicator, village, option), repeat=7)
+    t_bincount = median_seconds(lambda: np.bincount(option, minlength=len(OPTIONS)), repeat=7)
+    t_aggregate = median_seconds(lambda: aggregate(indicator, village, option), repeat=7)
     counts = aggregate(indicator, village, option)
     assert counts.sum() == N_RESPONSES
-    t_pipeline = timeit(lambda: pipeline(counts, populations), repeat=3)
+    t_pipeline = median_seconds(lambda: pipeline(counts, populations), repeat=3)
 
     x, n = 146, 150
     per_call = [
@@ -110,28 +100,25 @@ def main() -> None:
         ("min_n_all_satisfied N=197", lambda: min_n_all_satisfied(0.95, population=197)),
         ("sample_size expected 0.98, N unknown", lambda: sample_size(0.95, 0.98)),
     ]
-    rows = [(name, timeit(fn, repeat=5, number=20 if "sample_size" not in name else 1)) for name, fn in per_call]
+    rows = [(name, median_seconds(fn, repeat=5, number=20 if "sample_size" not in name else 1)) for name, fn in per_call]
     base = rows[0][1]
 
     print("# analysis benchmark\n")
-    print(f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-          f"numpy {np.__version__}, scipy {scipy.__version__}, analysis {analysis.__version__}.\n")
+    print(machine(numpy=np.__version__, scipy=scipy.__version__, analysis=analysis.__version__).removesuffix(".")
+          + ".\n")
     print(f"## Pipeline: {N_RESPONSES:,} responses, {INDICATORS} indicators x {VILLAGES} villages\n")
-    print("| step | median time | ratio to baseline |")
-    print("|---|---:|---:|")
-    print(f"| baseline: `np.bincount` of the {N_RESPONSES:,} answers | {t_bincount * 1e3:.2f} ms | 1.0 |")
-    print(f"| counts per indicator x village x option (one `np.bincount`) | {t_aggregate * 1e3:.2f} ms | "
-          f"{t_aggregate / t_bincount:.1f} |")
-    print(f"| rates, Wilson + exact intervals per village, stratified interval, verdict (136 cells) | "
-          f"{t_pipeline * 1e3:.1f} ms | {t_pipeline / t_bincount:.1f} |")
-    print(f"| whole pipeline | {(t_aggregate + t_pipeline) * 1e3:.1f} ms | "
-          f"{(t_aggregate + t_pipeline) / t_bincount:.1f} |")
+    whole = t_aggregate + t_pipeline
+    print(table(["step", "median time", "ratio to baseline"], [
+        [f"baseline: `np.bincount` of the {N_RESPONSES:,} answers", f"{t_bincount * 1e3:.2f} ms", "1.0"],
+        ["counts per indicator x village x option (one `np.bincount`)", f"{t_aggregate * 1e3:.2f} ms",
+         f"{t_aggregate / t_bincount:.1f}"],
+        ["rates, Wilson + exact intervals per village, stratified interval, verdict (136 cells)",
+         f"{t_pipeline * 1e3:.1f} ms", f"{t_pipeline / t_bincount:.1f}"],
+        ["whole pipeline", f"{whole * 1e3:.1f} ms", f"{whole / t_bincount:.1f}"],
+    ]))
     print("\n## Per call\n")
-    print("| call | median time | ratio to statsmodels Wilson |")
-    print("|---|---:|---:|")
-    for name, seconds in rows:
-        print(f"| {name} | {seconds * 1e6:,.0f} µs | {seconds / base:.1f} |")
-
+    print(table(["call", "median time", "ratio to statsmodels Wilson"],
+                [[name, f"{seconds * 1e6:,.0f} µs", f"{seconds / base:.1f}"] for name, seconds in rows]))
 
 if __name__ == "__main__":
     main()

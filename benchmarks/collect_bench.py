@@ -153,31 +153,11 @@ def _p(values: list[float], q: float) -> float:
 
 def _nginx(upstreams: list[int], port: int, work: Path) -> subprocess.Popen:
     """nginx with the kit's site (deploy/render-nginx.sh) on loopback, TLS with a self-signed certificate."""
-    import shutil
+    from tests.deploy_kit import nginx_binary, nginx_conf
 
-    cert, key = work / "cert.pem", work / "key.pem"
-    if not cert.exists():
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                       check=True, capture_output=True)
-    site = subprocess.run(["sh", str(ROOT / "deploy" / "render-nginx.sh")], capture_output=True, text=True, check=True,
-                          env=os.environ | {
-                              "SURVEY_SERVER_NAME": "127.0.0.1", "SURVEY_PUBLIC_URL": f"https://127.0.0.1:{port}",
-                              "SURVEY_HTTP_LISTEN": f"127.0.0.1:{_free_port()}", "SURVEY_HTTPS_LISTEN": f"127.0.0.1:{port}",
-                              "SURVEY_TLS_CERT": str(cert), "SURVEY_TLS_KEY": str(key),
-                              "SURVEY_STATIC_ROOT": str(ROOT / "survey_app" / "static"),
-                              "SURVEY_UPSTREAMS": " ".join(f"server 127.0.0.1:{p};" for p in upstreams)}).stdout
-    (work / "site.conf").write_text(site)
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (work / sub).mkdir(exist_ok=True)
-    (work / "nginx.conf").write_text(
-        ("user root;\n" if os.geteuid() == 0 else "")
-        + f"worker_processes 1; daemon off; pid {work}/nginx.pid; error_log {work}/error.log warn;\n"
-        f"events {{ worker_connections 512; }}\nhttp {{ include /etc/nginx/mime.types; access_log off;\n"
-        f"client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;\n"
-        f"uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi; include {work}/site.conf; }}\n")
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    proc = subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf")], stderr=subprocess.DEVNULL)
+    conf = nginx_conf(work, "127.0.0.1", https_port=port, http_port=_free_port(), upstreams=upstreams,
+                      error_log=work / "error.log")
+    proc = subprocess.Popen([nginx_binary(), "-p", str(work), "-c", str(conf)], stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()

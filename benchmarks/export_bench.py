@@ -26,23 +26,20 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SURVEY_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-instance-"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SEED = ROOT / "tests" / "fixtures" / "seed_000_d78a732831ec7d8e.txt"
-OPTIONS = ["非常满意", "满意", "一般", "不满意", "非常不满意", "不了解"]
-WEIGHTS = [0.55, 0.41, 0.02, 0.01, 0.005, 0.005]
+from benchmarks.common import OPTIONS, WEIGHTS, demo_database, response_row, table  # noqa: E402
+
 ASPECTS = ["是", "部分做到", "否", "不清楚"]
 
 
 def build(url: str, rows: int) -> int:
     from sqlalchemy import insert
 
-    from benchmarks.results_bench import demo_database
     from survey_app.models import Response
 
-    db, session, unit, questionnaire = demo_database(url)
+    _, db, session, unit, published = demo_database(url)
+    questionnaire = published[0]
     q_id, v_id = questionnaire.id, questionnaire.current_version.id
     aspects = [q["key"] for q in questionnaire.current_version.content["questions"] if q["key"].startswith("aspect_")]
     identities = next(q["options"] for q in questionnaire.current_version.content["questions"] if q["key"] == "identity")
@@ -58,12 +55,9 @@ def build(url: str, rows: int) -> int:
                 comment = f"希望第{i % 97}组的路灯尽快修好，谢谢。" if i % 5 == 0 else ""
                 answers = {"satisfaction": sat, "identity": rng.choice(identities), "comment": comment,
                            **{k: rng.choice(ASPECTS) for k in aspects}}
-                batch.append({"questionnaire_id": q_id, "version_id": v_id, "village_id": villages[i % len(villages)],
-                              "channel": "poster", "submission_key": f"bench-{i}", "receipt": f"B{i:09d}",
-                              "satisfaction": sat, "answers": answers, "comment": comment, "simulated": False,
-                              "network_hash": "", "device_hash": "", "entered_by": "", "form_no": "",
-                              "submitted_at": start + dt.timedelta(seconds=i * 7), "chain_key": f"bench:{i % 34}",
-                              "chain_seq": i, "prev_hash": "0" * 64, "row_hash": "0" * 64})
+                batch.append(response_row(q_id, v_id, villages[i % len(villages)], f"{i:09d}", sat,
+                                          start + dt.timedelta(seconds=i * 7), chain_key=f"bench:{i % 34}", chain_seq=i,
+                                          answers=answers, comment=comment))
             conn.execute(insert(Response), batch)
     db.engine.dispose()
     return q_id
@@ -148,13 +142,14 @@ def main() -> None:
     print(f"{args.rows:,} responses of one questionnaire (34 villages, aspects, identity, a comment on every fifth), "
           f"SQLite; each variant in its own process; loading the rows took {load:.0f} s. Peak memory is the process's "
           f"peak resident set minus that of an idle process with the same imports ({floor / 1024:.0f} MB).\n")
-    print("| variant | peak resident memory | above idle | ratio to baseline (above idle) | time | file size |")
-    print("|---|---:|---:|---:|---:|---:|")
+    rows = []
     for name, label in labels.items():
         r = results[name]
         extra = max(0, r["peak_kb"] - floor)
-        print(f"| {label} | {r['peak_kb'] / 1024:.0f} MB | {extra / 1024:.1f} MB | {extra / base:.3f} | "
-              f"{r['seconds']:.1f} s | {r['bytes'] / 1e6:.1f} MB |")
+        rows.append([label, f"{r['peak_kb'] / 1024:.0f} MB", f"{extra / 1024:.1f} MB", f"{extra / base:.3f}",
+                     f"{r['seconds']:.1f} s", f"{r['bytes'] / 1e6:.1f} MB"])
+    print(table(["variant", "peak resident memory", "above idle", "ratio to baseline (above idle)", "time", "file size"],
+                rows))
     print("\nTimes are wall-clock on a shared 2-core machine and only indicative; the claim is the memory.")
 
 

@@ -12,29 +12,25 @@ Run:  .venv/bin/python benchmarks/figure_bench.py  (prints Markdown)
 
 from __future__ import annotations
 
-import platform
-import statistics
-import time
-from collections.abc import Callable
+import sys
+from pathlib import Path
 
 import numpy as np
 import scipy
 
-import analysis
-from analysis.figure import figure
-from analysis.proportions import _hypergeometric_bounds, proportion_interval
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import analysis  # noqa: E402
+from analysis.figure import figure  # noqa: E402
+from analysis.proportions import _hypergeometric_bounds, proportion_interval  # noqa: E402
+from benchmarks.common import machine, median_seconds, table  # noqa: E402
 
 VILLAGES = 34
 
 
-def timeit(fn: Callable[[], object], repeat: int = 7) -> float:
-    runs = []
-    for _ in range(repeat):
-        _hypergeometric_bounds.cache_clear()
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+def timeit(fn) -> float:  # type: ignore[no-untyped-def]
+    """Median of 7 runs, the bound cache cleared before each so that nothing is reused between runs."""
+    return median_seconds(fn, repeat=7, before=_hypergeometric_bounds.cache_clear)
 
 
 def seed_indicators(seed: int = 11) -> list[dict[str, object]]:
@@ -74,21 +70,17 @@ def main() -> None:
     whole = timeit(all_figures)
     figures = all_figures()
     print("## The figure function on the seed's four indicators, 34 villages with populations\n")
-    print(f"Machine: {platform.machine()}, CPython {platform.python_version()}, numpy {np.__version__}, "
-          f"scipy {scipy.__version__}, analysis {analysis.__version__}; median of 7 runs, bound cache cleared "
-          "before each.\n")
-    print("| step | median time | ratio to one exact hypergeometric interval |")
-    print("|---|---:|---:|")
-    print(f"| baseline: one exact hypergeometric interval (N = 197, n = 150) | {baseline * 1e3:.2f} ms | 1.0 |")
-    print(f"| every figure of the four indicators (design, interval, verdict, more-needed, 34 villages) | "
-          f"{whole * 1e3:.1f} ms | {whole / baseline:.1f} |\n")
-    print("| indicator | design | valid n | verdict | more needed |")
-    print("|---|---|---:|---|---:|")
-    for i, f in zip(indicators, figures, strict=True):
-        v = f.verdict  # type: ignore[attr-defined]
-        print(f"| {i['name']} | {f.design} | {f.valid_n} | {v.verdict if v else '—'} | "  # type: ignore[attr-defined]
-              f"{v.more_needed if v else '—'} |")
-
+    print(machine(numpy=np.__version__, scipy=scipy.__version__, analysis=analysis.__version__).removesuffix(".")
+          + "; median of 7 runs, bound cache cleared before each.\n")
+    print(table(["step", "median time", "ratio to one exact hypergeometric interval"], [
+        ["baseline: one exact hypergeometric interval (N = 197, n = 150)", f"{baseline * 1e3:.2f} ms", "1.0"],
+        ["every figure of the four indicators (design, interval, verdict, more-needed, 34 villages)",
+         f"{whole * 1e3:.1f} ms", f"{whole / baseline:.1f}"],
+    ]) + "\n")
+    print(table(["indicator", "design", "valid n", "verdict", "more needed"], [
+        [i["name"], f.design, f.valid_n, f.verdict.verdict if f.verdict else "—",  # type: ignore[attr-defined]
+         f.verdict.more_needed if f.verdict else "—"]  # type: ignore[attr-defined]
+        for i, f in zip(indicators, figures, strict=True)], align="llrlr"))
 
 if __name__ == "__main__":
     main()

@@ -12,64 +12,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, text
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SURVEY_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-instance-"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from survey_app import create_app  # noqa: E402
-from survey_app.db import get_db  # noqa: E402
-from survey_app.migrate import upgrade  # noqa: E402
-from survey_app.models import Questionnaire, Response, Unit  # noqa: E402
-from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires  # noqa: E402
-from survey_app.services.importing import import_file  # noqa: E402
+from benchmarks.common import OPTIONS, WEIGHTS, demo_database, median_seconds, on_both_databases, response_row, table  # noqa: E402
+from survey_app.models import Questionnaire, Response  # noqa: E402
 from survey_app.services.results import compute  # noqa: E402
-
-SEED = ROOT / "tests" / "fixtures" / "seed_000_d78a732831ec7d8e.txt"
-PG = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-OPTIONS = ["非常满意", "满意", "一般", "不满意", "非常不满意", "不了解"]
-WEIGHTS = [0.55, 0.41, 0.02, 0.01, 0.005, 0.005]
-
-
-def _median(fn, repeat: int = 5) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
-
-
-def demo_database(url: str):  # type: ignore[no-untyped-def]
-    """A migrated database with the seed, 34 demo villages and the published questionnaires.
-
-    Returns (database, session, unit, first questionnaire); the caller closes the session.
-    """
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
-    upgrade(app)
-    db = get_db(app)
-    session = db.session()
-    import_file(session, SEED.read_bytes(), SEED.name, actor="bench", year=2024)
-    unit = session.scalar(select(Unit))
-    ensure_demo_villages(session, unit)
-    questionnaire, _ = publish_demo_questionnaires(session, unit)[0]
-    session.commit()
-    return db, session, unit, questionnaire
 
 
 def run(url: str, rows: int) -> dict[str, float]:
-    db, session, unit, questionnaire = demo_database(url)
-    q_id, v_id = questionnaire.id, questionnaire.current_version.id
+    _, db, session, unit, published = demo_database(url)
+    q_id, v_id = published[0].id, published[0].current_version.id
     villages = [v.id for v in unit.villages]
     session.close()
     rng = random.Random(1)
@@ -80,12 +39,8 @@ def run(url: str, rows: int) -> dict[str, float]:
         for base in range(0, rows, chunk):
             answers = rng.choices(OPTIONS, WEIGHTS, k=min(chunk, rows - base))
             conn.execute(insert(Response), [
-                {"questionnaire_id": q_id, "version_id": v_id, "village_id": villages[(base + i) % 34],
-                 "channel": "poster", "submission_key": f"bench-{base + i}", "receipt": f"B{base + i:09d}",
-                 "satisfaction": a, "answers": {}, "comment": "", "simulated": False, "network_hash": "",
-                 "device_hash": "", "entered_by": "", "form_no": "", "chain_key": "bench",
-                 "chain_seq": base + i + 1, "prev_hash": "0" * 64, "row_hash": "0" * 64,  # figures only, no real chain
-                 "submitted_at": start_day + dt.timedelta(seconds=(base + i) * 2)}
+                response_row(q_id, v_id, villages[(base + i) % 34], f"{base + i:09d}", a,
+                             start_day + dt.timedelta(seconds=(base + i) * 2), chain_key="bench", chain_seq=base + i + 1)
                 for i, a in enumerate(answers)])
         if conn.dialect.name == "postgresql":
             conn.execute(text("ANALYZE responses"))  # fresh statistics, as autovacuum would after a load
@@ -105,7 +60,7 @@ def run(url: str, rows: int) -> dict[str, float]:
 
     baseline()
     service()
-    out = {"load": load, "baseline": _median(baseline), "service": _median(service)}
+    out = {"load": load, "baseline": median_seconds(baseline), "service": median_seconds(service)}
     db.engine.dispose()
     return out
 
@@ -114,27 +69,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        results["SQLite"] = run(f"sqlite:///{folder}/bench.sqlite3", args.rows)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        results["PostgreSQL"] = run(f"{PG}?options=-csearch_path%3D{schema}", args.rows)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    results = on_both_databases(lambda url: run(url, args.rows))
     print("# results benchmark\n")
     print(f"{args.rows:,} stored responses for one indicator over 34 villages (plus the demo's other rows).\n")
-    print("| database | baseline: plain `SELECT … count(*) … GROUP BY` | results service (all figures) | ratio | "
-          "bulk load of the rows |")
-    print("|---|---:|---:|---:|---:|")
-    for name, r in results.items():
-        print(f"| {name} | {r['baseline'] * 1e3:.0f} ms | {r['service'] * 1e3:.0f} ms | "
-              f"{r['service'] / r['baseline']:.2f} | {r['load']:.0f} s |")
+    print(table(["database", "baseline: plain `SELECT … count(*) … GROUP BY`", "results service (all figures)", "ratio",
+                 "bulk load of the rows"],
+                [[name, f"{r['baseline'] * 1e3:.0f} ms", f"{r['service'] * 1e3:.0f} ms",
+                  f"{r['service'] / r['baseline']:.2f}", f"{r['load']:.0f} s"] for name, r in results.items()]))
 
 
 if __name__ == "__main__":

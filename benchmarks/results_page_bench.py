@@ -14,61 +14,44 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, text
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.results_bench import OPTIONS, PG, SEED, WEIGHTS, _median  # noqa: E402  (same setup, same data)
-from survey_app import create_app  # noqa: E402
-from survey_app.db import get_db  # noqa: E402
-from survey_app.migrate import upgrade  # noqa: E402
-from survey_app.models import Response, Unit  # noqa: E402
+from benchmarks import common  # noqa: E402
+from survey_app.models import Response  # noqa: E402
 from survey_app.services.accounts import create_user  # noqa: E402
-from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires  # noqa: E402
-from survey_app.services.importing import import_file  # noqa: E402
 
 PER_INDICATOR = 10_000
 
 
 def run(url: str) -> dict[str, float]:
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
-                      "WTF_CSRF_ENABLED": False})
-    upgrade(app)
-    db = get_db(app)
-    session = db.session()
-    import_file(session, SEED.read_bytes(), SEED.name, actor="bench", year=2024)
-    unit = session.scalar(select(Unit))
-    ensure_demo_villages(session, unit)
     rng = random.Random(3)
-    for village in unit.villages:  # uneven villages: the stratified design applies
-        village.population = rng.randint(400, 2500)
-    published = publish_demo_questionnaires(session, unit)
-    create_user(session, "auditor", "correct horse battery", "auditor", actor="bench")
+
+    def uneven(unit) -> None:  # type: ignore[no-untyped-def]
+        for village in unit.villages:  # uneven villages: the stratified design applies
+            village.population = rng.randint(400, 2500)
+
+    app, db, session, unit, published = common.demo_database(url, before_publish=uneven, WTF_CSRF_ENABLED=False)
+    create_user(session, "auditor", common.PASSWORD, "auditor", actor="bench", all_units=True)
     session.commit()
-    targets = [(q.id, q.current_version.id) for q, _ in published]
+    targets = [(q.id, q.current_version.id) for q in published]
     villages = [v.id for v in unit.villages]
     session.close()
     start_day = dt.datetime(2024, 11, 1, tzinfo=dt.UTC)
     with db.engine.begin() as conn:
         for n, (q_id, v_id) in enumerate(targets):
-            answers = rng.choices(OPTIONS, WEIGHTS, k=PER_INDICATOR)
+            answers = rng.choices(common.OPTIONS, common.WEIGHTS, k=PER_INDICATOR)
             conn.execute(insert(Response), [
-                {"questionnaire_id": q_id, "version_id": v_id, "village_id": villages[(i * 7 + i // 50) % 34],
-                 "channel": "poster", "submission_key": f"b{n}-{i}", "receipt": f"B{n}{i:08d}",
-                 "satisfaction": a, "answers": {}, "comment": "", "simulated": False, "network_hash": "",
-                 "device_hash": "", "entered_by": "", "form_no": "", "chain_key": f"bench{n}",
-                 "chain_seq": i + 1, "prev_hash": "0" * 64, "row_hash": "0" * 64,  # not a real chain: figures only
-                 "submitted_at": start_day + dt.timedelta(seconds=i * 60)}
+                common.response_row(q_id, v_id, villages[(i * 7 + i // 50) % 34], f"{n}{i:08d}", a,
+                             start_day + dt.timedelta(seconds=i * 60), chain_key=f"bench{n}", chain_seq=i + 1)
                 for i, a in enumerate(answers)])
         if conn.dialect.name == "postgresql":
             conn.execute(text("ANALYZE responses"))
     client = app.test_client()
-    client.post("/auth/login", data={"username": "auditor", "password": "correct horse battery"})
+    client.post("/auth/login", data={"username": "auditor", "password": common.PASSWORD})
     baseline_sql = text("SELECT questionnaire_id, village_id, satisfaction, count(*) FROM responses "
                         "GROUP BY questionnaire_id, village_id, satisfaction")
 
@@ -76,7 +59,7 @@ def run(url: str) -> dict[str, float]:
         with db.engine.connect() as conn:
             conn.execute(baseline_sql).all()
 
-    def page(path: str):
+    def page(path: str):  # type: ignore[no-untyped-def]
         def get() -> None:
             response = client.get(path)
             assert response.status_code == 200, response.status_code
@@ -84,33 +67,19 @@ def run(url: str) -> dict[str, float]:
 
     baseline()
     page("/results")()
-    out = {"baseline": _median(baseline), "all": _median(page("/results")),
-           "one": _median(page(f"/questionnaires/{targets[0][0]}/results"))}
+    out = {"baseline": common.median_seconds(baseline), "all": common.median_seconds(page("/results")),
+           "one": common.median_seconds(page(f"/questionnaires/{targets[0][0]}/results"))}
     db.engine.dispose()
     return out
 
 
 def main() -> None:
-    results = {}
-    with tempfile.TemporaryDirectory() as folder:
-        results["SQLite"] = run(f"sqlite:///{folder}/bench.sqlite3")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        results["PostgreSQL"] = run(f"{PG}?options=-csearch_path%3D{schema}")
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    results = common.on_both_databases(run)
     print("## Results pages: 10,000 responses per indicator, 4 indicators, 34 villages with populations\n")
-    print("| database | baseline: plain `GROUP BY` of the 40,000 rows | `GET /results` (4 indicators) | ratio | "
-          "one indicator's results page | ratio |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, r in results.items():
-        print(f"| {name} | {r['baseline'] * 1e3:.0f} ms | {r['all'] * 1e3:.0f} ms | {r['all'] / r['baseline']:.1f} | "
-              f"{r['one'] * 1e3:.0f} ms | {r['one'] / r['baseline']:.1f} |")
+    print(common.table(["database", "baseline: plain `GROUP BY` of the 40,000 rows", "`GET /results` (4 indicators)", "ratio",
+                 "one indicator's results page", "ratio"],
+                [[name, f"{r['baseline'] * 1e3:.0f} ms", f"{r['all'] * 1e3:.0f} ms", f"{r['all'] / r['baseline']:.1f}",
+                  f"{r['one'] * 1e3:.0f} ms", f"{r['one'] / r['baseline']:.1f}"] for name, r in results.items()]))
 
 
 if __name__ == "__main__":

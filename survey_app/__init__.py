@@ -112,6 +112,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(enforce_lifetimes)
 
     @app.before_request
+    def _refuse_other_units():  # type: ignore[no-untyped-def]
+        # a row of a unit the account may not see answers 404, like a row that does not exist
+        # (services.scope: every URL argument naming a row is checked here, for every route)
+        from flask_login import current_user
+
+        if request.blueprint == "respond" or not request.view_args or not current_user.is_authenticated:
+            return None
+        from survey_app.db import get_session
+        from survey_app.services.scope import can_see_unit, unit_of_view_args
+
+        session = get_session()
+        units = unit_of_view_args(session, request.view_args)
+        if len(set(units)) > 1:  # rows of two units in one URL (a village of another unit's questionnaire)
+            abort(404)
+        for unit_id in units:
+            if unit_id is None or not can_see_unit(session, current_user, unit_id):
+                abort(404)
+        return None
+
+    @app.before_request
     def _refuse_long_urls():  # type: ignore[no-untyped-def]
         # QR links are ~60 characters; gunicorn refuses request lines over --limit-request-line
         # with an English page of its own, so this limit sits below it (README "Security")

@@ -273,18 +273,39 @@ def projects_command(as_json: bool, unit_code: str | None) -> None:
 @main.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default="staff", show_default=True)
+@click.option("--unit", "unit_codes", multiple=True, metavar="CODE",
+              help="A unit the account works for or may read (单位编码; repeatable).")
+@click.option("--all-units", is_flag=True, help="The account sees every unit, present and future.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
-def create_user_command(username: str, role: str, password_stdin: bool) -> None:
-    """Create a login account (password from a prompt or stdin)."""
+def create_user_command(username: str, role: str, unit_codes: tuple[str, ...], all_units: bool,
+                        password_stdin: bool) -> None:
+    """Create a login account (password from a prompt or stdin).
+
+    Staff and auditors see only the units given with --unit (or every unit with --all-units);
+    admins always see every unit.
+    """
+    session = get_db().session()
+    units = [_unit_or_fail(session, code) for code in unit_codes]
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
-    session = get_db().session()
     with transaction(AccountError, session=session, on_error=_fail):
-        create_user(session, username, password, role, actor="cli")
-    click.echo(f"已创建账号 {username}（{Role(role).label}）。")
+        user = create_user(session, username, password, role, actor="cli", units=units, all_units=all_units)
+    scope = "全部单位" if user.sees_every_unit else "、".join(f"{u.code} {u.name}" for u in units) or "还没有单位"
+    click.echo(f"已创建账号 {username}（{Role(role).label}，可见：{scope}）。")
+    if not user.sees_every_unit and not units:
+        click.echo("提示：这个账号还看不到任何单位的数据；请用 --unit 单位编码 指定，或由管理员在“账号”页授权。")
+
+
+def _unit_or_fail(session, code: str) -> Unit:  # type: ignore[no-untyped-def]
+    """The unit with ``code``, or a clear error listing the known codes."""
+    unit = session.scalar(select(Unit).where(Unit.code == code.strip()))
+    if unit is None:
+        known = "、".join(session.scalars(select(Unit.code).order_by(Unit.code).limit(20)))
+        _fail(f"没有编码为“{code}”的单位。" + (f"已有单位编码：{known}。" if known else "还没有导入任何单位。"))
+    return unit
 
 
 # -- distribution ----------------------------------------------------------------------
@@ -356,9 +377,10 @@ def demo_command(simulate: bool) -> None:
         password = secrets.token_urlsafe(9)
         user = session.scalar(select(User).where(User.username == DEMO_USER))
         if user is None:
-            create_user(session, DEMO_USER, password, Role.STAFF, actor="demo")
+            create_user(session, DEMO_USER, password, Role.STAFF, actor="demo", units=[unit])
         else:
-            update_user(session, user, actor="demo", password=password, active=True)
+            update_user(session, user, actor="demo", password=password, active=True,
+                        units=sorted({*user.units, unit}, key=lambda u: u.code))
     click.echo(f"演示数据：{plan.summary()} 村庄 {villages} 个。问卷 {len(published)} 份已发布：")
     if simulated:
         click.echo(f"已添加模拟答卷 {simulated} 份（标记为模拟数据，不计入任何正式结果和导出）。")

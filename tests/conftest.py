@@ -55,6 +55,16 @@ def pg_schema(base: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def fresh_database(backend: str, tmp_path: Path, pg_base_url: str, name: str) -> Iterator[str]:
+    """An empty database of its own: a new SQLite file, or a new PostgreSQL schema."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+    else:
+        with pg_schema(pg_base_url, name) as url:
+            yield url
+
+
 @pytest.fixture(scope="session")
 def pg_base_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL", "")
@@ -107,6 +117,44 @@ def app(database_url, tmp_path):
     outer.rollback()
     connection.close()
     database.engine.dispose()
+
+
+@pytest.fixture
+def two_servers(database_url, pg_base_url, tmp_path, monkeypatch):
+    """Two app instances (own instance and upload folders) on one fresh, committed database of the backend.
+
+    ``two_servers(**config)`` migrates the database, adds a staff account and returns ``(apps, clients,
+    session)``: both clients logged in, the session on the shared database; ``config`` overrides the apps'.
+    """
+    from survey_app import create_app
+    from survey_app.db import get_db
+    from survey_app.migrate import upgrade
+    from survey_app.services.accounts import create_user
+
+    with contextlib.ExitStack() as stack:
+
+        def make(**overrides):
+            backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+            url = stack.enter_context(fresh_database(backend, tmp_path, pg_base_url, "two_servers"))
+            config = {"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "shared",
+                      "RATELIMIT_ENABLED": False, **overrides}
+            apps = []
+            for name in ("one", "two"):
+                monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / name))
+                apps.append(create_app({**config, "UPLOAD_FOLDER": str(tmp_path / name / "uploads")}))
+            upgrade(apps[0])
+            for app in apps:
+                stack.callback(get_db(app).engine.dispose)
+            session = get_db(apps[0]).session()
+            stack.callback(session.close)
+            create_user(session, "twoservers", PASSWORD, "staff", actor="t", all_units=True)
+            session.commit()
+            clients = [app.test_client() for app in apps]
+            for client in clients:
+                client.post("/auth/login", data={"username": "twoservers", "password": PASSWORD})
+            return apps, clients, session
+
+        yield make
 
 
 @pytest.fixture
@@ -163,7 +211,9 @@ def users(app, session):
     from survey_app.models import Role
     from survey_app.services.accounts import create_user
 
-    made = {role.value: create_user(session, role.value, PASSWORD, role, actor="test") for role in Role}
+    # the township case: one unit, every account sees it (tests/test_scope.py covers the county case)
+    made = {role.value: create_user(session, role.value, PASSWORD, role, actor="test", all_units=True)
+            for role in Role}
     session.commit()
     return made
 
@@ -209,3 +259,44 @@ def load_demo(session, *, year: int = 2024):
     published = publish_demo_questionnaires(session, unit)
     session.commit()
     return unit, published
+
+
+#: what names the second township's rows (unit, projects, villages): never on a page of the first
+OTHER_UNIT_MARK = "李三"
+OTHER_PROJECTS = ("村办公经费", "村干部工资", "服务基层专项经费", "自收自支人员补助")
+
+
+def other_unit_table() -> bytes:
+    """The seed table as another township's (unit 929002, 李三庄镇, every project named 李三庄…)."""
+    text = SEED.read_text(encoding="utf-8").replace("929001", "929002").replace("张二庄镇", "李三庄镇")
+    for name in OTHER_PROJECTS:
+        text = text.replace(name, f"李三庄{name}")
+    return text.encode("utf-8")
+
+
+@pytest.fixture
+def county(published, session):
+    """Two townships, each with published questionnaires, villages and a few answers; per township a staff
+    member and an auditor (``staff_a``, ``auditor_a``, ``staff_b``, ``auditor_b``) and a county-wide
+    auditor (``auditor_all``). Every name of the second township contains OTHER_UNIT_MARK."""
+    from sqlalchemy import select
+
+    from survey_app.models import Unit
+    from survey_app.services.accounts import create_user
+    from survey_app.services.demo import ensure_demo_villages, publish_demo_questionnaires
+    from survey_app.services.importing import import_file
+
+    import_file(session, other_unit_table(), "李三庄镇.txt", actor="test", year=2024)
+    session.commit()
+    a = session.scalar(select(Unit).where(Unit.code == "929001"))
+    b = session.scalar(select(Unit).where(Unit.code == "929002"))
+    ensure_demo_villages(session, b)
+    for village in b.villages:
+        village.name = village.name.replace("演示", OTHER_UNIT_MARK)
+    publish_demo_questionnaires(session, b)
+    for name, unit in (("a", a), ("b", b)):
+        create_user(session, f"staff_{name}", PASSWORD, "staff", actor="test", units=[unit])
+        create_user(session, f"auditor_{name}", PASSWORD, "auditor", actor="test", units=[unit])
+    create_user(session, "auditor_all", PASSWORD, "auditor", actor="test", all_units=True)
+    session.commit()
+    return {"a": a, "b": b}

@@ -19,20 +19,10 @@ from survey_app import create_app
 from survey_app.cli import main
 from survey_app.db import get_db
 from survey_app.migrate import upgrade
-from tests.conftest import _backends, load_demo, pg_schema, pg_url_with_schema
+from tests.conftest import _backends, fresh_database, load_demo, pg_url_with_schema
 from tests.test_collection import open_form, poster_of, receipt_in
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.contextmanager
-def fresh_database(backend: str, tmp_path, pg_base_url: str, name: str) -> Iterator[str]:
-    """An empty database of its own: a new SQLite file, or a new PostgreSQL schema."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
-    else:
-        with pg_schema(pg_base_url, name) as url:
-            yield url
 
 
 @contextlib.contextmanager

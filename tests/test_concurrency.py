@@ -5,7 +5,6 @@ of their own (a fresh SQLite file, or a fresh PostgreSQL schema) instead of the
 rolled-back test transaction.
 """
 
-import contextlib
 import re
 import threading
 
@@ -16,18 +15,14 @@ from survey_app import create_app
 from survey_app.db import get_db
 from survey_app.migrate import upgrade
 from survey_app.models import Link, LinkKind, Response
-from tests.conftest import load_demo, pg_schema
+from tests.conftest import fresh_database, load_demo
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def live_app(request, tmp_path, pg_base_url):
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-        else:
-            if not pg_base_url:
-                pytest.skip("TEST_DATABASE_URL not set: the PostgreSQL race test runs in CI")
-            url = stack.enter_context(pg_schema(pg_base_url, "race"))
+    if request.param == "postgresql" and not pg_base_url:
+        pytest.skip("TEST_DATABASE_URL not set: the PostgreSQL race test runs in CI")
+    with fresh_database(request.param, tmp_path, pg_base_url, "race") as url:
         yield from _live_app(url, tmp_path)
 
 

@@ -125,7 +125,7 @@ def test_staff_pages_send_a_same_origin_referer_and_login_works_over_forwarded_h
     with apps(database_url, tmp_path, TRUSTED_PROXIES=1, WTF_CSRF_ENABLED=True) as ([app], session):
         from survey_app.services.accounts import create_user
 
-        create_user(session, "clerk", PASSWORD, "staff", actor="t")
+        create_user(session, "clerk", PASSWORD, "staff", actor="t", all_units=True)
         session.commit()
         client = app.test_client()
         page = client.get("/auth/login", **_via_proxy("203.0.113.7"))
@@ -143,7 +143,7 @@ def test_staff_login_and_respondent_forms_carry_across_servers(database_url, tmp
     with apps(database_url, tmp_path, n=2, WTF_CSRF_ENABLED=True) as ((one, two), session):
         from survey_app.services.accounts import create_user
 
-        create_user(session, "staff", PASSWORD, "staff", actor="t")
+        create_user(session, "staff", PASSWORD, "staff", actor="t", all_units=True)
         _, published = load_demo(session)
         a, b = one.test_client(), two.test_client()
         page = a.get("/auth/login").get_data(as_text=True)  # login form from server one ...

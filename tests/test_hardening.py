@@ -321,7 +321,7 @@ def _make_users(app):
 
     session = get_db(app).session()
     for role in Role:
-        create_user(session, role.value, PASSWORD, role, actor="test")
+        create_user(session, role.value, PASSWORD, role, actor="test", all_units=True)
     session.commit()
     return session
 

@@ -1,7 +1,6 @@
 """Large uploads are read by a background worker; the page says 正在读取 and refreshes until the preview
 is ready; the state is in the database, so any server can show it and confirm it. Small files stay synchronous."""
 
-import contextlib
 import io
 import re
 
@@ -23,40 +22,13 @@ def _join(app):
 
 
 @pytest.fixture
-def two_servers(database_url, pg_base_url, tmp_path, monkeypatch):
-    """Two app instances on one committed database; every upload over 1 KB is read in the background."""
-    from survey_app import create_app
-    from survey_app.db import get_db
-    from survey_app.migrate import upgrade
-    from survey_app.services.accounts import create_user
-    from tests.conftest import pg_schema
-
-    with contextlib.ExitStack() as stack:
-        if database_url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-        else:
-            url = stack.enter_context(pg_schema(pg_base_url, "import_bg"))
-        config = {"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "shared",
-                  "RATELIMIT_ENABLED": False, "IMPORT_BACKGROUND_BYTES": 1024}
-        apps = []
-        for name in ("one", "two"):
-            monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / name))
-            apps.append(create_app({**config, "UPLOAD_FOLDER": str(tmp_path / name / "uploads")}))
-        upgrade(apps[0])
-        for app in apps:
-            stack.callback(get_db(app).engine.dispose)
-        session = get_db(apps[0]).session()
-        stack.callback(session.close)
-        create_user(session, "bg", "correct horse battery", "staff", actor="t")
-        session.commit()
-        clients = [app.test_client() for app in apps]
-        for client in clients:
-            client.post("/auth/login", data={"username": "bg", "password": "correct horse battery"})
-        yield apps, clients, session
+def servers(two_servers):
+    """Two servers on one committed database; every upload over 1 KB is read in the background."""
+    return two_servers(IMPORT_BACKGROUND_BYTES=1024)
 
 
-def test_large_upload_is_read_in_background_and_confirmed_on_another_server(two_servers):
-    (one, _), (first, second), session = two_servers
+def test_large_upload_is_read_in_background_and_confirmed_on_another_server(servers):
+    (one, _), (first, second), session = servers
     data = SEED.read_bytes()
     assert len(data) > 1024
     response = _upload(first, data, "seed.txt", year="2024")
@@ -77,8 +49,8 @@ def test_large_upload_is_read_in_background_and_confirmed_on_another_server(two_
     assert session.scalar(select(func.count(ImportPreview.id))) == 0
 
 
-def test_reading_page_refreshes_and_confirm_waits(two_servers):
-    (one, _), (first, second), session = two_servers
+def test_reading_page_refreshes_and_confirm_waits(servers):
+    (one, _), (first, second), session = servers
     response = _upload(first, SEED.read_bytes(), "seed.txt", year="2024")
     preview_id = int(response.headers["Location"].rsplit("/", 1)[1])
     _join(one)
@@ -95,8 +67,8 @@ def test_reading_page_refreshes_and_confirm_waits(two_servers):
     assert session.scalar(select(func.count(Project.id))) == 0
 
 
-def test_background_failure_is_stored_and_shown_in_chinese(two_servers):
-    (one, _), (first, _), session = two_servers
+def test_background_failure_is_stored_and_shown_in_chinese(servers):
+    (one, _), (first, _), session = servers
     response = _upload(first, b"PK\x03\x04" + b"\x00" * 4096, "broken.xlsx")
     preview_id = int(response.headers["Location"].rsplit("/", 1)[1])
     _join(one)
@@ -117,10 +89,10 @@ def test_small_upload_stays_synchronous(app, client, auth, session):
     assert session.scalar(select(ImportPreview.status)) == "ready"
 
 
-def test_stored_parse_altered_in_the_database_is_refused_not_unpickled(two_servers):
+def test_stored_parse_altered_in_the_database_is_refused_not_unpickled(servers):
     import pickle
 
-    (one, _), (first, second), session = two_servers
+    (one, _), (first, second), session = servers
     response = _upload(first, SEED.read_bytes(), "seed.txt", year="2024")
     preview_id = int(re.search(r"/import/preview/(\d+)$", response.headers["Location"]).group(1))
     _join(one)

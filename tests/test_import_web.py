@@ -80,46 +80,18 @@ def test_blank_template_imports_as_is(client, auth, session):
     assert table.projects[0].indicators[1].target_raw == "≥95%"
 
 
-def test_preview_on_one_server_confirm_on_another(database_url, pg_base_url, tmp_path, monkeypatch):
+def test_preview_on_one_server_confirm_on_another(two_servers, tmp_path):
     """Two app instances with different instance folders and one (fresh, committed) database."""
-    import contextlib
-
-    from survey_app import create_app
-    from survey_app.db import get_db
-    from survey_app.migrate import upgrade
-    from survey_app.services.accounts import create_user
-    from tests.conftest import pg_schema
-
-    with contextlib.ExitStack() as stack:
-        if database_url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-        else:
-            url = stack.enter_context(pg_schema(pg_base_url, "import_two"))
-        config = {"DATABASE_URL": url, "TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "shared",
-                  "RATELIMIT_ENABLED": False}
-        monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "one"))
-        one = create_app({**config, "UPLOAD_FOLDER": str(tmp_path / "one" / "uploads")})
-        monkeypatch.setenv("SURVEY_INSTANCE_PATH", str(tmp_path / "two"))
-        two = create_app({**config, "UPLOAD_FOLDER": str(tmp_path / "two" / "uploads")})
-        assert one.instance_path != two.instance_path
-        upgrade(one)
-        for app in (one, two):
-            stack.callback(get_db(app).engine.dispose)
-        session = get_db(one).session()
-        stack.callback(session.close)
-        create_user(session, "twoservers", "correct horse battery", "staff", actor="t")
-        session.commit()
-        first, second = one.test_client(), two.test_client()
-        for client in (first, second):
-            client.post("/auth/login", data={"username": "twoservers", "password": "correct horse battery"})
-        html = _upload(first, SEED.read_bytes(), "seed.txt", year="2024").get_data(as_text=True)
-        digest, preview = _ids(html)
-        response = second.post("/import/confirm", data={"digest": digest, "preview": preview, "filename": "seed.txt",
-                                                        "year": "2024"})
-        assert response.status_code == 302 and response.headers["Location"].endswith("/projects")
-        assert session.scalar(select(func.count(Project.id))) == 4
-        assert session.scalar(select(func.count(ImportPreview.id))) == 0
-        assert not any((tmp_path / name / "uploads").exists() for name in ("one", "two"))  # nothing on disk
+    (one, two), (first, second), session = two_servers()
+    assert one.instance_path != two.instance_path
+    html = _upload(first, SEED.read_bytes(), "seed.txt", year="2024").get_data(as_text=True)
+    digest, preview = _ids(html)
+    response = second.post("/import/confirm", data={"digest": digest, "preview": preview, "filename": "seed.txt",
+                                                    "year": "2024"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/projects")
+    assert session.scalar(select(func.count(Project.id))) == 4
+    assert session.scalar(select(func.count(ImportPreview.id))) == 0
+    assert not any((tmp_path / name / "uploads").exists() for name in ("one", "two"))  # nothing on disk
 
 
 def test_expired_previews_are_purged_on_upload_and_by_cli(client, auth, session, cli):

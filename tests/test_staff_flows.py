@@ -435,7 +435,7 @@ def test_paper_form_autofocus_village_by_name_and_third_person_resolves(client, 
 
     q = published["村干部工资"]
     q.double_entry = True
-    create_user(session, "third", PASSWORD, "staff", actor="t")
+    create_user(session, "third", PASSWORD, "staff", actor="t", all_units=True)
     session.commit()
     first, second, third = app.test_client(), app.test_client(), app.test_client()
     Auth(first).login("staff")

@@ -32,6 +32,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import PASSWORD, pg_schema
+from tests.deploy_kit import nginx_binary, nginx_conf, self_signed
 
 pytestmark = pytest.mark.slow
 
@@ -145,10 +146,7 @@ def deployment(tmp_path_factory, pg_base_url):
         questionnaire = engine.connect().execute(text("SELECT min(id) FROM questionnaires")).scalar()
         links = json.loads(run("links", "--questionnaire", str(questionnaire), "--json").stdout)
 
-        cert, key = work / "cert.pem", work / "key.pem"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={HOST}",
-                        "-addext", f"subjectAltName=IP:{HOST}", "-keyout", str(key), "-out", str(cert)],
-                       check=True, capture_output=True, timeout=60)
+        cert, _ = self_signed(work, HOST)
 
         procs: list[subprocess.Popen] = []
 
@@ -173,37 +171,13 @@ def deployment(tmp_path_factory, pg_base_url):
                                           cwd=ROOT, env=env, stdout=stack.enter_context(log.open("w")), stderr=subprocess.STDOUT))
             _wait_port(port, procs[-1], log)
 
-        site = subprocess.run(["sh", str(ROOT / "deploy" / "render-nginx.sh")], capture_output=True, text=True, check=True,
-                              env=os.environ | {
-                                  "SURVEY_SERVER_NAME": HOST, "SURVEY_PUBLIC_URL": f"https://{HOST}:{https_port}",
-                                  "SURVEY_HTTP_LISTEN": f"{HOST}:{http_port}", "SURVEY_HTTPS_LISTEN": f"{HOST}:{https_port}",
-                                  "SURVEY_TLS_CERT": str(cert), "SURVEY_TLS_KEY": str(key),
-                                  "SURVEY_STATIC_ROOT": str(ROOT / "survey_app" / "static"),
-                                  "SURVEY_UPSTREAMS": " ".join(f"server {HOST}:{p};" for p in ports)}).stdout
-        (work / "site.conf").write_text(site)
-        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (work / sub).mkdir()
         nginx_log = work / "nginx-error.log"
-        (work / "nginx.conf").write_text(f"""
-{'user root;' if os.geteuid() == 0 else ''}
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {nginx_log} warn;
-events {{ worker_connections 256; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log {work}/nginx-access.log;
-    client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
-    include {work}/site.conf;
-}}
-""")
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        check = subprocess.run([nginx, "-t", "-p", str(work), "-c", str(work / "nginx.conf")], capture_output=True, text=True)
+        conf = nginx_conf(work, HOST, https_port=https_port, http_port=http_port, upstreams=ports, error_log=nginx_log,
+                          access_log=str(work / "nginx-access.log"), connections=256)
+        nginx = nginx_binary()
+        check = subprocess.run([nginx, "-t", "-p", str(work), "-c", str(conf)], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
-        procs.append(subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf")],
+        procs.append(subprocess.Popen([nginx, "-p", str(work), "-c", str(conf)],
                                       stdout=subprocess.DEVNULL, stderr=stack.enter_context(nginx_log.open("a"))))
         _wait_port(https_port, procs[-1], nginx_log)
 
@@ -314,7 +288,7 @@ def test_rate_limit_keyed_by_the_forwarded_address_and_shared_by_both_servers(de
 
 def test_staff_logged_in_through_one_server_continue_on_the_other(deployment):
     d = deployment
-    done = subprocess.run([str(BIN / "survey-app"), "create-user", "clerk", "--role", "staff", "--password-stdin"],
+    done = subprocess.run([str(BIN / "survey-app"), "create-user", "clerk", "--role", "staff", "--all-units", "--password-stdin"],
                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=60,
                           env={k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
                           | {"SURVEY_DATABASE_URL": d["url"], "SURVEY_SECRET_KEY": "x"})
@@ -337,6 +311,57 @@ def test_staff_logged_in_through_one_server_continue_on_the_other(deployment):
         direct = _direct(d, server)
         direct.cookies = dict(staff.cookies)
         assert direct.get("/projects", **{"X-Forwarded-Proto": "https"})[0].status == 200
+
+
+def _multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{name}"\r\n'
+              f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+              for k, (name, data) in files.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}"[^>]*value="([^"]*)"', html).group(1)
+
+
+def test_upload_preview_on_one_server_confirm_on_the_other(deployment):
+    """The uploaded file and its preview live in the database: server 1 confirms what server 0 read."""
+    d = deployment
+    done = subprocess.run([str(BIN / "survey-app"), "create-user", "importer", "--role", "staff", "--password-stdin"],
+                          input=PASSWORD + "\n", capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("SURVEY_")}
+                          | {"SURVEY_DATABASE_URL": d["url"], "SURVEY_SECRET_KEY": "x"})
+    assert done.returncode == 0, done.stderr
+    first, second = _direct(d, 0), _direct(d, 1)
+    _, page = first.get("/auth/login")
+    response, _ = first.post("/auth/login", {"csrf_token": _hidden(page.decode(), "csrf_token"),
+                                             "username": "importer", "password": PASSWORD})
+    assert response.status == 302
+    second.cookies = first.cookies  # the same browser, sent to the other server by the balancer
+
+    from tests.conftest import SEED
+
+    table = SEED.read_text(encoding="utf-8").replace("929001", "929077").replace("张二庄镇", "王五庄镇").encode()
+    _, page = first.get("/import")
+    body, content_type = _multipart({"csrf_token": _hidden(page.decode(), "csrf_token"), "year": "2024"},
+                                    {"file": ("table.txt", table)})
+    response, preview = first.request("POST", "/import", body, {"Content-Type": content_type})
+    assert response.status == 200, preview.decode()[-500:]
+    html = preview.decode()
+    assert "929077" in html and "确认导入" in html
+    form = {name: _hidden(html, name) for name in ("csrf_token", "digest", "filename", "preview", "year")}
+    response, _ = second.post("/import/confirm", form)
+    assert response.status == 302 and response.getheader("Location").endswith("/projects"), response.status
+    with d["engine"].connect() as conn:
+        projects = conn.execute(text("SELECT count(*) FROM projects JOIN units ON units.id = projects.unit_id "
+                                     "WHERE units.code = '929077'")).scalar()
+        left = conn.execute(text("SELECT count(*) FROM import_previews")).scalar()
+    assert projects > 0 and left == 0
+    hits = [log.read_text() for log in d["logs"]]
+    assert "POST /import " in hits[0] and "POST /import/confirm" in hits[1]
 
 
 def test_upload_over_the_limit_is_refused_by_nginx_in_chinese(deployment):

@@ -31,6 +31,7 @@ ACTIONS = {
     "publish_head": "发布链头",
     "export_bundle": "下载核验数据包",
     "sample_pool_posters": "切换合并海报答卷",
+    "grant_unit": "授权单位",
 }
 
 OBJECTS = {
@@ -57,13 +58,13 @@ DETAILS = {
     "title": "标题", "user_id": "账号编号", "username": "用户名", "verdict": "结论", "version": "版本",
     "village": "村", "pool_posters": "合并海报答卷", "weights": "权重", "name": "名称", "population": "人数", "cadres": "村干部人数",
     "before": "修改前", "after": "修改后", "active": "启用", "note": "备注", "digest": "文件指纹",
-    "filename": "文件名", "year": "年度",
+    "filename": "文件名", "year": "年度", "unit": "单位", "units": "可见单位", "all_units": "全部单位",
 }
 
 VALUES = {
     "poster": "海报", "card": "卡片", "paper": "纸质问卷", "interview": "访谈录入", "top2": "满意率（前两项）",
     "weighted": "加权得分", "supported": "达标（有统计支持）", "inconclusive": "尚无定论", "not_met": "未达标",
-    "staff": "工作人员", "auditor": "审计人员", "admin": "管理员", "True": "是", "False": "否", "None": "—",
+    "staff": "工作人员", "auditor": "审计人员", "admin": "管理员", "import": "导入目标表时新建", "True": "是", "False": "否", "None": "—",
 }
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from survey_app.audit import bp
 from survey_app.auth.decorators import role_required
 from survey_app.db import get_session
 from survey_app.models import AuditEvent, Role
+from survey_app.services.scope import event_condition
 
 
 @bp.route("/log")
@@ -18,7 +20,7 @@ def audit_events():  # type: ignore[no-untyped-def]
     from survey_app.services.paging import paginate, sorted_by
 
     session = get_session()
-    query = select(AuditEvent)
+    query = select(AuditEvent).where(event_condition(session, current_user))
     search = (request.args.get("q") or "").strip()[:100]
     if search:
         query = query.where(AuditEvent.actor.contains(search, autoescape=True)

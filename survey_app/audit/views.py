@@ -32,18 +32,37 @@ from survey_app.services.exclusions import exclusions_for
 from survey_app.services.flags import compute_flags, flagged_ids
 from survey_app.services.integrity import EXPORT_FIELDS, bundle, current_head, publish_head, verify_database
 from survey_app.services.results import compute
+from survey_app.services.scope import (
+    can_see_unit,
+    chain_visible,
+    event_condition,
+    problem_visible,
+    questionnaire_ids,
+    restrict_questionnaires,
+)
 from survey_app.staff.forms import SimpleForm
 
 
 def _overview(problems: list[Any] | None):  # type: ignore[no-untyped-def]
+    """The audit start page; an account of some units sees their chains, claims and findings only.
+
+    The root covers every unit's chains (it is the county's one public commitment); findings about
+    other units' rows are counted, not shown, so a scoped auditor still learns that the check failed.
+    """
     session = get_session()
     heads = current_head(session)
     published = session.scalars(select(PublishedHead).order_by(PublishedHead.id.desc())).all()
-    questionnaires = session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
-    return render_template("audit/index.html", heads=heads, root=root(heads), published=published,
-                           questionnaires=questionnaires,
-                           total=sum(seq for key, (seq, _) in heads.items() if key != "audit"),
-                           form=SimpleForm(), problems=problems)
+    questionnaires = session.scalars(restrict_questionnaires(select(Questionnaire).order_by(Questionnaire.id),
+                                                             Questionnaire.id, session, current_user)).all()
+    shown = {k: v for k, v in heads.items() if k == "audit" or chain_visible(session, current_user, k)}
+    hidden_problems = 0
+    if problems is not None:
+        visible = [p for p in problems if problem_visible(session, current_user, p)]
+        hidden_problems, problems = len(problems) - len(visible), visible
+    return render_template("audit/index.html", heads=shown, root=root(heads), published=published,
+                           questionnaires=questionnaires, other_chains=len(heads) - len(shown),
+                           total=sum(seq for key, (seq, _) in shown.items() if key != "audit"),
+                           form=SimpleForm(), problems=problems, hidden_problems=hidden_problems)
 
 
 @bp.route("/")
@@ -93,7 +112,10 @@ def head():  # type: ignore[no-untyped-def]
     if request.args.get("format") == "json":
         return FlaskResponse(json.dumps({"root": root(chains), "chains": {k: list(v) for k, v in chains.items()}},
                                         ensure_ascii=False, indent=2), mimetype="application/json")
-    return render_template("audit/head.html", record=record, chains=chains, root=root(chains))
+    session = get_session()
+    shown = {k: v for k, v in chains.items() if k == "audit" or chain_visible(session, current_user, k)}
+    return render_template("audit/head.html", record=record, chains=shown, root=root(chains),
+                           other_chains=len(chains) - len(shown))
 
 
 #: a bundle larger than this once unpacked is refused before it is read (bounded memory)
@@ -142,7 +164,7 @@ def download_bundle():  # type: ignore[no-untyped-def]
     """The audit bundle (verify offline with python -m analysis verify)."""
     will_write()  # a GET that writes: the export itself is logged
     session = get_session()
-    data = bundle(session, actor=current_user.username)
+    data = bundle(session, actor=current_user.username, user=current_user)
     session.commit()  # the export itself is logged
     return FlaskResponse(data, mimetype="application/zip",
                          headers={"Content-Disposition": "attachment; filename=audit-bundle.zip"})
@@ -196,11 +218,18 @@ KINDS = ("responses", "cards", "exclusions", "audit_log", "versions")
 
 
 def _table(kind: str, questionnaire: Questionnaire | None) -> tuple[list[str], list[list[Any]]]:
+    """One raw table, limited to ``questionnaire`` or else to the units the account sees."""
     session = get_session()
+    scoped = questionnaire_ids(session, current_user)
+    questionnaires = ([questionnaire] if questionnaire else session.scalars(
+        restrict_questionnaires(select(Questionnaire).order_by(Questionnaire.id), Questionnaire.id, session,
+                                current_user)))
     if kind == "responses":
         query = select(Response).where(Response.simulated.is_(False)).order_by(Response.id)
         if questionnaire is not None:
             query = query.where(Response.questionnaire_id == questionnaire.id)
+        elif scoped is not None:
+            query = query.where(Response.questionnaire_id.in_(scoped))
         fields = [*EXPORT_FIELDS, "started_at"]
         rows = [[_cell(getattr(r, f)) for f in fields] for r in session.scalars(query)]
         return fields, rows
@@ -208,23 +237,25 @@ def _table(kind: str, questionnaire: Questionnaire | None) -> tuple[list[str], l
         query = select(Link).order_by(Link.id)
         if questionnaire is not None:
             query = query.where(Link.questionnaire_id == questionnaire.id)
+        elif scoped is not None:
+            query = query.where(Link.questionnaire_id.in_(scoped))
         fields = ["id", "questionnaire_id", "village", "kind", "card_no", "created_at", "used_at", "voided_at"]
         return fields, [[c.id, c.questionnaire_id, c.village.name if c.village else "", c.kind.value, c.card_no,
                          _cell(c.created_at), _cell(c.used_at), _cell(c.voided_at)] for c in session.scalars(query)]
     if kind == "exclusions":
         fields = ["id", "receipt", "reason", "excluded_by", "excluded_at", "reverted_at", "reverted_by", "revert_reason"]
         pairs = []
-        for q in ([questionnaire] if questionnaire else session.scalars(select(Questionnaire))):
+        for q in questionnaires:
             pairs += exclusions_for(session, q)
         return fields, [[e.id, r.receipt, e.reason, e.excluded_by, _cell(e.excluded_at), _cell(e.reverted_at),
                          e.reverted_by or "", e.revert_reason] for e, r in pairs]
     if kind == "audit_log":
         fields = ["id", "at", "actor", "action", "object_type", "object_id", "details"]
         return fields, [[e.id, _cell(e.at), e.actor, e.action, e.object_type, e.object_id, _cell(e.details)]
-                        for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+                        for e in session.scalars(select(AuditEvent).where(event_condition(session, current_user))
+                                                 .order_by(AuditEvent.id))]
     fields = ["questionnaire_id", "number", "published_at", "published_by", "content_hash", "content"]
-    versions = [v for q in ([questionnaire] if questionnaire else session.scalars(select(Questionnaire)))
-                for v in q.versions]
+    versions = [v for q in questionnaires for v in q.versions]
     return fields, [[v.questionnaire_id, v.number, _cell(v.published_at), v.published_by, v.content_hash,
                      _cell(v.content)] for v in versions]
 
@@ -249,6 +280,9 @@ def export(kind: str, fmt: str):  # type: ignore[no-untyped-def]
         abort(404)
     questionnaire_id = request.args.get("questionnaire", type=int)
     questionnaire = get_or_404(Questionnaire, questionnaire_id) if questionnaire_id else None
+    if questionnaire is not None and not can_see_unit(get_session(), current_user,
+                                                      questionnaire.indicator.project.unit_id):
+        abort(404)  # another unit's questionnaire: as if it did not exist
     fields, raw_rows = _table(kind, questionnaire)
     rows = [[safe_cell(value) for value in row] for row in raw_rows]
     if fmt == "csv":

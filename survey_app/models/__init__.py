@@ -1,6 +1,6 @@
 """All models, imported here so that ``Base.metadata`` is complete."""
 
-from survey_app.models.accounts import Role, User
+from survey_app.models.accounts import Role, User, user_units
 from survey_app.models.answers import CommentFollowUp
 from survey_app.models.audit import AuditEvent
 from survey_app.models.budget import (
@@ -55,5 +55,6 @@ __all__ = [
     "Role",
     "Unit",
     "User",
+    "user_units",
     "Village",
 ]

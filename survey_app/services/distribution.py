@@ -76,9 +76,13 @@ def qr_payload(url: str) -> str:
 
 
 def qr_svg(url: str, *, scale: int = 4) -> str:
-    """Inline SVG of the QR code for ``url`` (no external resources)."""
+    """Inline SVG of the QR code for ``url`` (no external resources).
+
+    A viewBox instead of a fixed width and height: the code fills the box print.css gives it
+    (38 mm on a card, 110 mm on a poster) instead of being drawn smaller in its top-left corner.
+    """
     code = segno.make(qr_payload(url), error="m", micro=False)
-    return code.svg_inline(scale=scale, border=2, dark="#000", light="#fff")
+    return code.svg_inline(scale=scale, border=2, dark="#000", light="#fff", omitsize=True)
 
 
 def _require_published(questionnaire: Questionnaire) -> None:

@@ -176,6 +176,11 @@ def _unit_of(session: Session, code: str, name: str) -> Unit | None:
     return unit
 
 
+def stored_units(session: Session, table: ParsedTable) -> list[tuple[str, Unit | None]]:
+    """Each unit code of ``table`` with its stored unit (None: importing creates it)."""
+    return [(code, _unit_of(session, code, name)) for code, name in table.units]
+
+
 def _stored_projects(session: Session, unit_ids: list[int]) -> dict[tuple[int, str, int], Project]:
     """Every stored project of the given units by (unit id, code, year), in one query per 500 units
     (instead of one query per parsed project: a county workbook has thousands)."""

@@ -47,7 +47,9 @@ from survey_app.models import (
 from survey_app.services import audit_log, chains, sampling
 
 EXPORT_FIELDS = ["id", *RECORD_FIELDS, "prev_hash", "row_hash"]
-AUDIT_EXPORT_FIELDS = ["id", *AUDIT_FIELDS, "prev_hash", "row_hash"]
+#: ``withheld``: "1" for another unit's event in a bundle limited to some units (only its chain
+#: position and hashes are given, so the chain still links; see analysis.chain.verify_rows)
+AUDIT_EXPORT_FIELDS = ["id", *AUDIT_FIELDS, "prev_hash", "row_hash", "withheld"]
 
 
 def chain_key(response: Any) -> str:
@@ -271,10 +273,12 @@ def publish_head(session: Session, *, actor: str, note: str = "") -> PublishedHe
     return published
 
 
-def _rows(session: Session, *, include_simulated: bool = True) -> list[dict[str, Any]]:
+def _rows(session: Session, *, include_simulated: bool = True, questionnaires: Any = None) -> list[dict[str, Any]]:
     query = select(*(getattr(Response, f) for f in EXPORT_FIELDS)).order_by(Response.chain_key, Response.chain_seq)
     if not include_simulated:
         query = query.where(Response.simulated.is_(False))
+    if questionnaires is not None:
+        query = query.where(Response.questionnaire_id.in_(questionnaires))
     out = []
     for row in session.execute(query):
         item = dict(zip(EXPORT_FIELDS, row, strict=True))
@@ -370,6 +374,12 @@ def _check_records(session: Session, audit: list[dict[str, Any]]) -> list[Proble
             + check_versions(_version_rows(session), audit))
 
 
+def _chain_questionnaire(key: str) -> int | None:
+    """The questionnaire a response chain belongs to (``q12:l5`` → 12)."""
+    head = key.partition(":")[0]
+    return int(head[1:]) if head.startswith("q") and head[1:].isdigit() else None
+
+
 def receipt_status(session: Session, receipt: str) -> dict[str, Any] | None:
     """Position and hash of a receipt's response (not the answers), for the public check page."""
     response = session.scalar(select(Response).where(Response.receipt == receipt.strip().upper()))
@@ -396,23 +406,59 @@ def _csv(rows: list[dict[str, Any]], fields: list[str]) -> str:
     return out.getvalue()
 
 
-def bundle(session: Session, *, actor: str) -> bytes:
-    """One ZIP an auditor can verify offline with ``python -m analysis verify BUNDLE.zip``."""
-    from survey_app.services.results import compute
+def _scoped_events(session: Session, user: Any) -> list[dict[str, Any]]:
+    """The audit chain for a bundle: the events ``user`` may read in full, every other event reduced to
+    its position and hashes (``withheld``), so the one county-wide chain still links end to end."""
+    from survey_app.services.scope import event_condition
 
+    readable = None if user is None or user.sees_every_unit else set(
+        session.scalars(select(AuditEvent.id).where(event_condition(session, user))))
+    events = []
+    for row in _audit_rows(session):
+        if readable is not None and row["id"] not in readable:
+            row = {"id": row["id"], "chain_seq": row["chain_seq"], "prev_hash": row["prev_hash"],
+                   "row_hash": row["row_hash"], "withheld": "1"}
+        events.append({k: v for k, v in row.items() if k in AUDIT_EXPORT_FIELDS})
+    return events
+
+
+def bundle(session: Session, *, actor: str, user: Any = None) -> bytes:
+    """One ZIP an auditor can verify offline with ``python -m analysis verify BUNDLE.zip``.
+
+    For an account that sees only some units (``user``), the bundle holds those units' responses,
+    questionnaires, cards, exclusions, draws and figures in full; other units' response chains are
+    named in the head only (position and hash: the root is the county's one published commitment)
+    and listed as ``withheld_chains``; other units' audit events keep only their chain position and
+    hashes. See docs/decisions.md.
+    """
+    from survey_app.services.results import compute
+    from survey_app.services.scope import questionnaire_ids, visible_units
+
+    scoped = None if user is None else questionnaire_ids(session, user)
     # simulated demo responses stay out of every export: their chains are left out of the head too
-    rows = _rows(session, include_simulated=False)
+    rows = _rows(session, include_simulated=False, questionnaires=scoped)
     heads = current_head(session)
-    computed = [compute(session, q) for q in session.scalars(select(Questionnaire).order_by(Questionnaire.id))]
+    listed = select(Questionnaire).order_by(Questionnaire.id)
+    if scoped is not None:
+        listed = listed.where(Questionnaire.id.in_(scoped))
+    questionnaires = list(session.scalars(listed))
+    shown = {q.id for q in questionnaires}
+    computed = [compute(session, q) for q in questionnaires]
     figures = [r.as_dict() for r in computed]
-    versions = _version_rows(session)
+    versions = [v for v in _version_rows(session) if v["questionnaire_id"] in shown]
     cards = [{"id": c.id, "questionnaire_id": c.questionnaire_id, "village": c.village.name if c.village else "",
               "kind": c.kind.value, "card_no": c.card_no or "", "created_at": timestamp(c.created_at),
               "voided_at": timestamp(c.voided_at) if c.voided_at else "",
               "used_at": timestamp(c.used_at) if c.used_at else ""}
-             for c in session.scalars(select(Link).order_by(Link.id))]
-    exclusions = _exclusion_rows(session)
-    events = [{k: v for k, v in row.items() if k in AUDIT_EXPORT_FIELDS} for row in _audit_rows(session)]
+             for c in session.scalars(select(Link).where(Link.questionnaire_id.in_(shown)).order_by(Link.id))]
+    response_ids = {row["id"] for row in rows}
+    exclusions = [e for e in _exclusion_rows(session) if scoped is None or e["response_id"] in response_ids]
+    events = _scoped_events(session, user)
+    present = {row["chain_key"] for row in rows}
+    withheld_chains = sorted(key for key in heads if key != AUDIT_CHAIN and key not in present
+                             and _chain_questionnaire(key) not in shown) if scoped is not None else []
+    records = sampling.bundle_records(session)
+    records["draws"] = [d for d in records["draws"] if d["questionnaire_id"] in shown]
     published = [{"root": p.root, "chains": p.chains, "published_at": timestamp(p.published_at),
                   "published_by": p.published_by, "responses": p.responses}
                  for p in session.scalars(select(PublishedHead).order_by(PublishedHead.id))]
@@ -430,6 +476,9 @@ def bundle(session: Session, *, actor: str) -> bytes:
                      "apostrophe, has one apostrophe put before it; remove one leading apostrophe to read the exact value",
         "files": ["responses.csv", "questionnaire_versions.json", "cards.csv", "exclusions.csv", "audit_log.csv",
                   "sampling.json"],
+        "scope": {"all_units": scoped is None,
+                  "units": [u.code for u in visible_units(session, user)] if scoped is not None else []},
+        "withheld_chains": withheld_chains,
     }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -440,7 +489,7 @@ def bundle(session: Session, *, actor: str) -> bytes:
         archive.writestr("exclusions.csv", _csv(exclusions, list(exclusions[0]) if exclusions else
                                                 ["id", "response_id", "reason", "reverted_at"]))
         archive.writestr("audit_log.csv", _csv(events, AUDIT_EXPORT_FIELDS))
-        archive.writestr("sampling.json", json.dumps({**sampling.bundle_records(session), "designs":
+        archive.writestr("sampling.json", json.dumps({**records, "designs":
                                                       sampling.bundle_designs(session, computed)},
                                                      ensure_ascii=False, indent=2, default=str))
     audit_log.record(session, actor=actor, action="export_bundle", root=manifest["head"]["root"])

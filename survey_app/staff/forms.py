@@ -5,12 +5,14 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey_app.forms_base import BaseForm
 from survey_app.models import GROUP_LABELS
@@ -60,10 +62,28 @@ class VillageImportForm(BaseForm):
     submit = SubmitField("导入")
 
 
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (rendered in a fieldset by the forms macro)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def unit_choices(form, units) -> None:  # type: ignore[no-untyped-def]
+    """Offer ``units`` as the checkboxes of an account form's 可查看和管理的单位."""
+    form.units.choices = [SelectChoice(u.id, f"{u.name}（{u.code}）") for u in units]
+
+
+ALL_UNITS_LABEL = "全部单位（包括以后导入的单位）"
+UNITS_LABEL = "可查看和管理的单位"
+
+
 class UserForm(BaseForm):
     username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=80)])
     role = SelectField("角色", choices=ROLE_CHOICES)
     password = PasswordField("初始密码（至少 8 位）", validators=[DataRequired("请填写密码")])
+    all_units = BooleanField(ALL_UNITS_LABEL)
+    units = MultiCheckboxField(UNITS_LABEL, coerce=int, validate_choice=False)
     submit = SubmitField("创建账号")
 
 
@@ -71,6 +91,8 @@ class UserEditForm(BaseForm):
     role = SelectField("角色", choices=ROLE_CHOICES)
     active = BooleanField("启用")
     password = PasswordField("新密码（不改可留空）", validators=[Optional()])
+    all_units = BooleanField(ALL_UNITS_LABEL)
+    units = MultiCheckboxField(UNITS_LABEL, coerce=int, validate_choice=False)
     submit = SubmitField("保存")
 
 

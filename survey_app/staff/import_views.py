@@ -26,9 +26,10 @@ from survey_app.importer import ReadOptions, TableReadError, limits, read_table
 from survey_app.importer.cells import key
 from survey_app.importer.columns import ROLE_LABELS
 from survey_app.importer.template import blank_template
-from survey_app.models import ImportPreview
+from survey_app.models import ImportPreview, Unit
 from survey_app.services.import_store import get_preview, load_mapping, merge_options, save_mapping, store_preview
-from survey_app.services.importing import apply_import, import_file, plan_import
+from survey_app.services.importing import apply_import, import_file, plan_import, stored_units
+from survey_app.services.scope import ScopeError, can_see_unit, check_import_units, grant_units, preview_visible
 from survey_app.staff import bp
 from survey_app.staff.forms import ConfirmImportForm, UploadForm
 
@@ -61,27 +62,25 @@ def _options_of(preview: ImportPreview) -> ReadOptions:
 def _import_preview(preview: ImportPreview, *, dry_run: bool):  # type: ignore[no-untyped-def]
     """Read (and unless ``dry_run`` import) the pending file with the choices stored on it.
 
-    A file the background worker has read is not read again: its parsed table is planned as it is."""
+    A file the background worker has read is not read again: its parsed table is planned as it is.
+    A table naming a stored unit the account may not see is refused (ScopeError) before anything is
+    written; units the import creates are granted to the importing account."""
     stored = preview.options or {}
+    session = get_session()
+    year = int(stored["year"]) if stored.get("year") else None
     if preview.parsed is not None:
-        session = get_session()
-        table = _unseal(preview.parsed)
-        plan = plan_import(session, table, year=int(stored["year"]) if stored.get("year") else None)
-        if not dry_run and plan.changed:
-            apply_import(session, plan, actor=current_user.username, user_id=current_user.id)
-        return plan
-    return import_file(
-        get_session(),
-        preview.data,
-        preview.filename,
-        actor=current_user.username,
-        user_id=current_user.id,
-        unit_code=stored.get("unit_code") or None,
-        unit_name=stored.get("unit_name") or None,
-        year=int(stored["year"]) if stored.get("year") else None,
-        dry_run=dry_run,
-        options=_options_of(preview),
-    )
+        plan = plan_import(session, _unseal(preview.parsed), year=year)
+    else:
+        plan = import_file(session, preview.data, preview.filename, actor=current_user.username,
+                           user_id=current_user.id, unit_code=stored.get("unit_code") or None,
+                           unit_name=stored.get("unit_name") or None, year=year, dry_run=True,
+                           options=_options_of(preview))
+    new_codes = check_import_units(session, current_user, stored_units(session, plan.table))
+    if not dry_run and plan.changed:
+        apply_import(session, plan, actor=current_user.username, user_id=current_user.id)
+        grant_units(session, current_user, list(session.scalars(select(Unit).where(Unit.code.in_(new_codes)))),
+                    actor=current_user.username)
+    return plan
 
 
 def _seal_key() -> bytes:
@@ -152,9 +151,9 @@ def _render_preview(preview: ImportPreview, status: int = 200):  # type: ignore[
                                candidates=[], preview=preview, options=options, roles=ROLE_LABELS), 422
     try:
         plan = _import_preview(preview, dry_run=True)
-    except TableReadError as exc:
+    except (TableReadError, ScopeError) as exc:
         return render_template("staff/import.html", form=UploadForm(formdata=None), error=str(exc),
-                               candidates=exc.candidates, preview=preview, options=options,
+                               candidates=getattr(exc, "candidates", []), preview=preview, options=options,
                                roles=ROLE_LABELS), 422
     confirm = ConfirmImportForm(formdata=None, digest=preview.sha256, filename=preview.filename,
                                 unit_code=stored.get("unit_code") or "", unit_name=stored.get("unit_name") or "",
@@ -178,7 +177,7 @@ def import_table():  # type: ignore[no-untyped-def]
                                    error=f"{filename}：文件超过 {limits.size_text(limits.MAX_FILE_BYTES)} 的上限"), 422
         options: dict = {"unit_code": form.unit_code.data or "", "unit_name": form.unit_name.data or "",
                          "year": form.year.data or ""}
-        if form.unit_code.data:
+        if form.unit_code.data and _may_use_unit_code(form.unit_code.data):
             saved = load_mapping(session, form.unit_code.data)
             if saved is not None:
                 options.update(saved.to_json())
@@ -191,18 +190,32 @@ def import_table():  # type: ignore[no-untyped-def]
     return render_template("staff/import.html", form=form, error=None, roles=ROLE_LABELS)
 
 
+def _may_use_unit_code(code: str) -> bool:
+    """A saved column mapping is used for a new unit's code or a unit the account sees."""
+    session = get_session()
+    unit = session.scalar(select(Unit).where(Unit.code == code.strip()))
+    return unit is None or can_see_unit(session, current_user, unit.id)
+
+
+def _own_preview(preview_id: int) -> ImportPreview | None:
+    """A pending upload, if it has not expired and the account may see it (its uploader, or an admin)."""
+    preview = get_preview(get_session(), preview_id)
+    return preview if preview is not None and preview_visible(current_user, preview) else None
+
+
 def _preview_from_form() -> ImportPreview:
     digest = request.form.get("digest", "")
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         abort(400)
     session = get_session()
     preview_id = request.form.get("preview", type=int)
-    preview = get_preview(session, preview_id) if preview_id else None
+    preview = _own_preview(preview_id) if preview_id else None
     if preview is None:
         candidate = session.scalar(
-            select(ImportPreview).where(ImportPreview.sha256 == digest).order_by(ImportPreview.id.desc()).limit(1)
+            select(ImportPreview).where(ImportPreview.sha256 == digest, ImportPreview.uploader_id == current_user.id)
+            .order_by(ImportPreview.id.desc()).limit(1)
         )
-        preview = get_preview(session, candidate.id) if candidate is not None else None
+        preview = _own_preview(candidate.id) if candidate is not None else None
     if preview is None or preview.sha256 != digest:
         return None  # type: ignore[return-value]
     return preview
@@ -245,7 +258,7 @@ def import_adjust():  # type: ignore[no-untyped-def]
 @role_required(*EDITORS)
 def import_status(preview_id: int):  # type: ignore[no-untyped-def]
     """A pending upload: 正在读取 (refreshing itself), its error, or its preview once read."""
-    preview = get_preview(get_session(), preview_id)
+    preview = _own_preview(preview_id)
     if preview is None:
         flash("预览的文件已失效，请重新上传。", "error")
         return redirect(url_for("staff.import_table"))
@@ -267,7 +280,7 @@ def confirm_import():  # type: ignore[no-untyped-def]
         return redirect(url_for("staff.import_status", preview_id=preview.id))
     session = get_session()
     options = _options_of(preview)
-    with transaction(TableReadError, session=session) as done:
+    with transaction(TableReadError, ScopeError, session=session) as done:
         plan = _import_preview(preview, dry_run=False)
         if request.form.get("save_map") and (options.mapping or options.sheets or options.tables):
             for code, _ in plan.table.units:

@@ -26,6 +26,7 @@ from survey_app.services.questionnaires import (
     set_status,
     update_draft,
 )
+from survey_app.services.scope import restrict_questionnaires, visible_units
 from survey_app.staff import bp
 from survey_app.staff.forms import QuestionnaireForm, SimpleForm
 
@@ -85,7 +86,8 @@ def generate_unit_questionnaires(unit_id: int):  # type: ignore[no-untyped-def]
 def questionnaires():  # type: ignore[no-untyped-def]
     """All questionnaires with their state and response counts."""
     session = get_session()
-    rows = session.scalars(select(Questionnaire).order_by(Questionnaire.id)).all()
+    rows = session.scalars(restrict_questionnaires(select(Questionnaire).order_by(Questionnaire.id), Questionnaire.id,
+                                                   session, current_user)).all()
     counts = dict(
         session.execute(
             select(Response.questionnaire_id, func.count(Response.id))
@@ -93,7 +95,7 @@ def questionnaires():  # type: ignore[no-untyped-def]
             .group_by(Response.questionnaire_id)
         ).all()
     )
-    units = session.scalars(select(Unit).order_by(Unit.code)).all()
+    units = visible_units(session, current_user)
     return render_template("staff/questionnaires.html", questionnaires=rows, counts=counts, units=units,
                            form=SimpleForm())
 

@@ -16,6 +16,7 @@ from survey_app.models import Exclusion, Indicator, Measurement, Project, Questi
 from survey_app.services.cellsafe import clean_text
 from survey_app.services.exclusions import ExclusionError, exclude, exclusions_for, revert_exclusion
 from survey_app.services.results import compute, compute_all
+from survey_app.services.scope import visible_unit_ids
 from survey_app.services.selfeval import build_table, evaluation_entries, save_entries
 from survey_app.services.selfeval_export import export_docx, export_xlsx
 from survey_app.services.writeback import DEFAULT_WEIGHTS, WritebackError, writeback
@@ -28,7 +29,8 @@ from survey_app.staff.forms import SimpleForm
 def results():  # type: ignore[no-untyped-def]
     """Every satisfaction indicator with a questionnaire: rate, interval, verdict."""
     session = get_session()
-    rows = compute_all(session)
+    visible = visible_unit_ids(session, current_user)
+    rows = [r for r in compute_all(session) if visible is None or r.questionnaire.indicator.project.unit_id in visible]
     # which questionnaires have simulated demo answers (their figures are on the 模拟数据 link)
     simulated = {q_id: True for q_id in session.scalars(
         select(Response.questionnaire_id).where(Response.simulated.is_(True)).distinct())}

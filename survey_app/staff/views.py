@@ -13,6 +13,7 @@ from survey_app.db import get_or_404, get_session, transaction
 from survey_app.models import Indicator, Project, Questionnaire, RespondentGroup, Role, Unit, User, Village
 from survey_app.services import audit_log
 from survey_app.services.accounts import AccountError, create_user, update_user
+from survey_app.services.scope import can_see_unit, restrict, visible_units
 from survey_app.services.villages import VillageError, import_villages, save_village
 from survey_app.staff import bp
 from survey_app.staff.forms import (
@@ -21,6 +22,7 @@ from survey_app.staff.forms import (
     UserForm,
     VillageForm,
     VillageImportForm,
+    unit_choices,
 )
 
 # -- projects and indicators -------------------------------------------------
@@ -33,7 +35,8 @@ def projects():  # type: ignore[no-untyped-def]
     from survey_app.services.paging import paginate, sorted_by
 
     session = get_session()
-    query = select(Project).options(selectinload(Project.indicators), selectinload(Project.unit))
+    query = restrict(select(Project).options(selectinload(Project.indicators), selectinload(Project.unit)),
+                     Project.unit_id, session, current_user)
     search = (request.args.get("q") or "").strip()[:100]
     if search:
         query = query.where(Project.name.contains(search, autoescape=True) | Project.code.contains(search, autoescape=True))
@@ -117,21 +120,25 @@ def update_indicator(indicator_id: int):  # type: ignore[no-untyped-def]
 
 
 def _unit_from_request() -> Unit | None:
+    """The unit named by ``?unit=`` (404 for a unit the account may not see), else its first unit."""
     session = get_session()
     unit_id = request.args.get("unit", type=int)
     if unit_id is not None:
+        if not can_see_unit(session, current_user, unit_id):
+            abort(404)
         return get_or_404(Unit, unit_id)
-    return session.scalar(select(Unit).order_by(Unit.code).limit(1))
+    units = visible_units(session, current_user)
+    return units[0] if units else None
 
 
 @bp.route("/villages")
 @role_required(*ALL_ROLES)
 def villages():  # type: ignore[no-untyped-def]
-    """The villages of a unit with their populations."""
+    """The villages of a unit with their populations (the units the account sees to pick from)."""
     session = get_session()
     unit = _unit_from_request()
-    units = session.scalars(select(Unit).order_by(Unit.code)).all()
-    return render_template("staff/villages.html", unit=unit, units=units, form=VillageImportForm())
+    return render_template("staff/villages.html", unit=unit, units=visible_units(session, current_user),
+                           form=VillageImportForm())
 
 
 @bp.route("/units/<int:unit_id>/villages/new", methods=["GET", "POST"])
@@ -187,45 +194,70 @@ def import_village_list(unit_id: int):  # type: ignore[no-untyped-def]
     else:
         flash("请粘贴村庄列表。", "error")
     # the pasted list stays in the box so it can be corrected, not typed again
-    units = get_session().scalars(select(Unit).order_by(Unit.code)).all()
+    units = visible_units(get_session(), current_user)
     return render_template("staff/villages.html", unit=unit, units=units, form=form), 422
 
 
-# -- users (admins only) -----------------------------------------------------------
+# -- users and units (admins only) ---------------------------------------------------------------
+
+
+def _chosen_units(session, form) -> list[Unit]:  # type: ignore[no-untyped-def]
+    """The ticked units (ids not among the units are refused: AccountError)."""
+    ids = sorted(set(form.units.data or []))
+    chosen = list(session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.code))) if ids else []
+    if len(chosen) != len(ids):
+        raise AccountError("所选的单位有的不存在（可能刚被删除），请刷新页面后重新选择。")
+    return chosen
+
+
+def _scope_text(account: User) -> str:
+    if account.sees_every_unit:
+        return "全部单位"
+    return "、".join(unit.name for unit in account.units) or "还没有单位"
 
 
 @bp.route("/users", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def users():  # type: ignore[no-untyped-def]
-    """List accounts and create new ones."""
+    """List accounts with the units they see, and create new ones (role and units)."""
     session = get_session()
+    all_units = session.scalars(select(Unit).order_by(Unit.code)).all()
     form = UserForm()
+    unit_choices(form, all_units)
     if form.validate_on_submit():
         with transaction(AccountError) as done:
-            create_user(session, form.username.data, form.password.data, form.role.data, actor=current_user.username)
+            account = create_user(session, form.username.data, form.password.data, form.role.data,
+                                  actor=current_user.username, units=_chosen_units(session, form),
+                                  all_units=form.all_units.data)
         if done.ok:
-            flash(f"已创建账号“{form.username.data}”。", "success")
+            flash(f"已创建账号“{form.username.data}”（可见：{_scope_text(account)}）。", "success")
+            if not account.sees_every_unit and not account.units:
+                flash("这个账号还看不到任何单位的数据：请在下面为它勾选单位。", "warning")
             return redirect(url_for("staff.users"))
     accounts = session.scalars(select(User).order_by(User.username)).all()
     edit_forms = {}
     for account in accounts:
         edit = UserEditForm(prefix=f"u{account.id}", formdata=None)
+        unit_choices(edit, all_units)
         edit.role.data = account.role.value
         edit.active.data = account.active
+        edit.all_units.data = account.all_units
+        edit.units.data = [unit.id for unit in account.units]
         edit_forms[account.id] = edit
     from survey_app.staff.account_views import last_logins
 
     return render_template("staff/users.html", users=accounts, form=form, edit_forms=edit_forms,
-                           last_login=last_logins(session))
+                           last_login=last_logins(session), scope_text=_scope_text)
 
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @role_required(Role.ADMIN)
 def edit_user(user_id: int):  # type: ignore[no-untyped-def]
-    """Change an account's role, active flag or password."""
+    """Change an account's role, active flag, password or units."""
     session = get_session()
     account = get_or_404(User, user_id)
     form = UserEditForm(prefix=f"u{account.id}")
+    unit_choices(form, [])
     if not form.validate_on_submit():
         abort(400)
     if account.id == current_user.id and (form.role.data != "admin" or not form.active.data):
@@ -239,9 +271,31 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             role=form.role.data,
             active=form.active.data,
             password=form.password.data or None,
+            units=_chosen_units(session, form),
+            all_units=form.all_units.data or form.role.data == "admin",
         )
     if done.ok:
         if account.id == current_user.id:  # one's own password changed: this session goes on, others end
             start_session(account)
-        flash(f"已保存账号“{account.username}”。", "success")
+        flash(f"已保存账号“{account.username}”（可见：{_scope_text(account)}）。", "success")
     return redirect(url_for("staff.users"))
+
+
+@bp.route("/units")
+@role_required(Role.ADMIN)
+def units():  # type: ignore[no-untyped-def]
+    """Every unit of the county with its projects and the accounts that see it."""
+    from sqlalchemy import func
+
+    from survey_app.models import user_units
+
+    session = get_session()
+    rows = session.scalars(select(Unit).order_by(Unit.code)).all()
+    projects = dict(session.execute(select(Project.unit_id, func.count(Project.id)).group_by(Project.unit_id)).all())
+    granted: dict[int, list[str]] = {}
+    for unit_id, username in session.execute(select(user_units.c.unit_id, User.username)
+                                             .join(User, User.id == user_units.c.user_id).order_by(User.username)):
+        granted.setdefault(unit_id, []).append(username)
+    everywhere = session.scalars(select(User.username).where(User.all_units.is_(True) | (User.role == Role.ADMIN))
+                                 .order_by(User.username)).all()
+    return render_template("staff/units.html", units=rows, projects=projects, granted=granted, everywhere=everywhere)

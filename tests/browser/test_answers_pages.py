@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from survey_app.db import get_db
 from survey_app.models import Channel, Questionnaire
+from tests.browser.conftest import login
 
 SHOTS = os.environ.get("SURVEY_SCREENSHOTS")
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 740}}
@@ -44,14 +45,6 @@ def answered(live_server):
     return base, qid, ids
 
 
-def _login(page, base):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=username]", "staff")
-    page.fill("input[name=password]", "correct horse battery")
-    with page.expect_navigation():
-        page.click("input[type=submit]")
-
-
 def _no_sideways_scroll(page, width):
     overflow = page.evaluate("document.documentElement.scrollWidth")
     assert overflow <= width + 1, f"page is {overflow}px wide at {width}px"
@@ -64,7 +57,7 @@ def test_answers_pages(browser, answered, size, tmp_path):
     width = WIDTHS[size]["width"]
     context = browser.new_context(viewport=WIDTHS[size], locale="zh-CN")
     page = context.new_page()
-    _login(page, base)
+    login(page, base, "staff")
     shots = Path(SHOTS) if SHOTS else tmp_path
 
     page.goto(f"{base}/questionnaires/{qid}/answers")
@@ -113,7 +106,7 @@ def test_share_page_copy_button(browser, answered, tmp_path):
     base, qid, _ = answered
     context = browser.new_context(viewport=WIDTHS["desktop"], locale="zh-CN")
     page = context.new_page()
-    _login(page, base)
+    login(page, base, "staff")
     page.goto(f"{base}/questionnaires/{qid}/share")
     assert page.locator("button.copy-button").first.is_visible()  # shown once the script runs
     field = page.locator(".copy input").first

@@ -8,17 +8,9 @@ from sqlalchemy import select
 
 from survey_app.db import get_db
 from survey_app.models import Questionnaire
+from tests.browser.conftest import DESKTOP, login
 
 SHOTS = os.environ.get("SURVEY_SCREENSHOTS")
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
-
-
-def _login(page, base, username):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct horse battery")
-    with page.expect_navigation():
-        page.click("input[type=submit]")
 
 
 @pytest.mark.browser
@@ -29,7 +21,7 @@ def test_results_page_for_an_auditor(browser, live_server, tmp_path):
     session.close()
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
-    _login(page, base, "auditor")
+    login(page, base, "auditor")
     page.goto(f"{base}/questionnaires/{q.id}/results")
     text = page.locator("main").inner_text()
     assert "97.3%" in text and "达标（有统计支持）" in text and "总体 197 人" in text
@@ -54,7 +46,7 @@ def test_progress_page_shows_the_figure_function_statement(browser, live_server,
     session.close()
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    _login(page, base, "staff")
+    login(page, base, "staff")
     page.goto(f"{base}/questionnaires/{q.id}/progress")
     text = page.locator("main").inner_text()
     assert "满意率 97.3%：有效答卷 150 份，总体 197 人" in text and "达标（有统计支持）" in text
@@ -69,7 +61,7 @@ def test_evidence_page_for_an_auditor(browser, live_server, tmp_path):
     app, base = live_server
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
-    _login(page, base, "auditor")
+    login(page, base, "auditor")
     page.goto(f"{base}/audit/")
     root = page.locator("p.code").first.inner_text().strip()
     assert len(root) == 64

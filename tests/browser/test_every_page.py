@@ -11,18 +11,12 @@ A/AA rules, show no ``None`` or English jargon, and fit 360 px at phone width. R
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from survey_app import create_app
-from survey_app.db import get_db
-from survey_app.migrate import upgrade
-from tests.browser.test_staff_loop import DESKTOP, JARGON, PHONE, WCAG, axe_source  # noqa: F401 (fixture)
-
-PASSWORD = "correct horse battery"
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, PageChecker, live_app, login
 
 #: GET routes not opened as pages, each with its reason
 SKIPPED = {
@@ -42,8 +36,6 @@ SKIPPED = {
     "staff.bundle": "file download (.zip of print pages)",
     "staff.link_qr": "file download (QR image)",
 }
-#: print pages are laid out for A4 paper, not for a phone screen
-PRINT = ("/print/",)
 
 
 def _seed(session):
@@ -60,7 +52,7 @@ def _seed(session):
 
     unit, _ = load_demo(session)
     for role in ("admin", "staff", "auditor"):
-        create_user(session, role, PASSWORD, role, actor="t")
+        create_user(session, role, PASSWORD, role, actor="t", all_units=True)
     questionnaires = {q.indicator.project.name: q for q in session.scalars(select(Questionnaire))}
     cadres = questionnaires["村干部工资"]
     villages = list(unit.villages)
@@ -112,20 +104,8 @@ def _user_model():
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("every")
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'every.sqlite3'}", "SECRET_KEY": "every",
-                      "RATELIMIT_ENABLED": False, "UPLOAD_FOLDER": str(folder), "WTF_CSRF_ENABLED": True})
-    upgrade(app)
-    session = get_db(app).session()
-    ids, tokens = _seed(session)
-    session.close()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_URL"] = base
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield app, base, ids, tokens
-    server.shutdown()
-    get_db(app).engine.dispose()
+    with live_app(tmp_path_factory.mktemp("every"), "every", _seed) as (app, base, (ids, tokens)):
+        yield app, base, ids, tokens
 
 
 def _pages(app, ids: dict[str, int], role: str) -> list[str]:
@@ -142,65 +122,15 @@ def _pages(app, ids: dict[str, int], role: str) -> list[str]:
     return sorted(set(urls))
 
 
-class Checker:
-    """Opens pages and records every problem instead of stopping at the first."""
-
-    def __init__(self, page, axe: str, width: str) -> None:
-        self.page, self.axe, self.width = page, axe, width
-        self.problems: list[str] = []
-        self.checked: list[str] = []
-        self.server_errors: list[str] = []
-        page.on("response", lambda r: r.status >= 500 and self.server_errors.append(f"{r.status} {r.url}"))
-        page.on("dialog", lambda dialog: dialog.accept())
-
-    def check(self, name: str) -> None:
-        page = self.page
-        page.wait_for_load_state()
-        text = page.locator("body").inner_text()
-        found = JARGON.search(text)
-        if found:
-            self.problems.append(f"{name}: English or None: {found.group(0)!r} in "
-                                 f"…{text[max(0, found.start() - 40):found.end() + 40]}…")
-        page.add_script_tag(content=self.axe)
-        violations = page.evaluate(
-            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
-            ".map(v => v.id + ': ' + v.help + ' → ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))",
-            WCAG)
-        self.problems += [f"{name}: axe {v}" for v in violations]
-        if self.width == "phone" and not any(p in name for p in PRINT):
-            wide = page.evaluate("document.documentElement.scrollWidth")
-            if wide > 362:
-                self.problems.append(f"{name}: {wide} px wide at 360 px")
-        if self.server_errors:
-            self.problems.append(f"{name}: server error {self.server_errors}")
-            self.server_errors.clear()
-        self.checked.append(name)
-
-    def goto(self, url: str, name: str | None = None) -> None:
-        response = self.page.goto(url)
-        if response is not None and response.status >= 500:
-            self.problems.append(f"{name or url}: {response.status}")
-        self.check(name or url.split("//", 1)[-1].split("/", 1)[-1])
-
-
-def _login(checker: Checker, base: str, username: str) -> None:
-    page = checker.page
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("input[type=submit], button[type=submit]").first.click()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 @pytest.mark.parametrize("role", ["admin", "auditor"])
 def test_every_page_is_chinese_accessible_and_fits(browser, world, axe_source, role, width):
     app, base, ids, _ = world
     context = browser.new_context(bypass_csp=True, **(DESKTOP if width == "desktop" else PHONE))
-    checker = Checker(context.new_page(), axe_source, width)
+    checker = PageChecker(context.new_page(), axe_source, width)
     checker.goto(f"{base}/auth/login", "auth/login")
-    _login(checker, base, role)
+    login(checker.page, base, role)
     pages = _pages(app, ids, role)
     for path in pages:
         checker.goto(base + path, path)
@@ -223,7 +153,7 @@ def test_every_page_is_chinese_accessible_and_fits(browser, world, axe_source, r
 def test_respondent_pages_are_accessible_and_fit(browser, world, axe_source, width):
     _, base, _, tokens = world
     context = browser.new_context(bypass_csp=True, **(DESKTOP if width == "desktop" else PHONE))
-    checker = Checker(context.new_page(), axe_source, width)
+    checker = PageChecker(context.new_page(), axe_source, width)
     page = checker.page
     checker.goto(f"{base}/R/{tokens['fresh']}", "答卷页")
     if width == "desktop":  # the card is used once; the phone run sees it as used
@@ -234,13 +164,11 @@ def test_respondent_pages_are_accessible_and_fit(browser, world, axe_source, wid
             page.get_by_role("button", name="提交").click()
         checker.check("回执页")
         assert "回执" in page.locator("body").inner_text()
-    checker.goto(f"{base}/R/{tokens['fresh']}", "已使用的卡片")
-    checker.goto(f"{base}/R/{tokens['void']}", "已作废的卡片")
-    checker.goto(f"{base}/R/{tokens['closed']}", "已结束收集")
-    checker.goto(f"{base}/R/{tokens['not_yet']}", "尚未开始")
-    checker.goto(f"{base}/R/nosuchtoken", "不存在的链接")
-    checker.goto(f"{base}/receipt", "回执核对")
-    checker.goto(f"{base}/receipt?code=abcd-efgh", "回执核对（没有找到）")
+    for path, name in ((f"/R/{tokens['fresh']}", "已使用的卡片"), (f"/R/{tokens['void']}", "已作废的卡片"),
+                       (f"/R/{tokens['closed']}", "已结束收集"), (f"/R/{tokens['not_yet']}", "尚未开始"),
+                       ("/R/nosuchtoken", "不存在的链接"), ("/receipt", "回执核对"),
+                       ("/receipt?code=abcd-efgh", "回执核对（没有找到）")):
+        checker.goto(base + path, name)
     context.close()
     assert not checker.problems, "\n".join(checker.problems)
 
@@ -254,13 +182,19 @@ def test_every_skip_names_a_real_route():
 
 @pytest.mark.browser
 def test_the_checker_catches_what_it_must(browser, axe_source):
-    """The checks can fail: an unlabeled input, ``None``, jargon and a 600 px table are all reported."""
+    """The checks can fail: an unlabeled input, ``None``, jargon and a 600 px table are all reported, and a
+    walk that stops at the first problem fails there."""
     context = browser.new_context(bypass_csp=True, **PHONE)
-    checker = Checker(context.new_page(), axe_source, "phone")
-    checker.page.set_content('<html lang="zh"><head><meta name="viewport" content="width=device-width"><title>测试</title></head><body><main><h1>测试</h1>'
-                             '<p>实际完成情况：None，结论 inconclusive</p><input type="text">'
-                             '<div style="width:600px">宽</div></main></body></html>')
+    bad = ('<html lang="zh"><head><meta name="viewport" content="width=device-width"><title>测试</title></head><body>'
+           '<main><h1>测试</h1><p>实际完成情况：None，结论 inconclusive</p><input type="text">'
+           '<div style="width:600px">宽</div></main></body></html>')
+    checker = PageChecker(context.new_page(), axe_source, "phone")
+    checker.page.set_content(bad)
     checker.check("self-test")
+    walk = PageChecker(context.new_page(), axe_source, "phone", stop_at_first=True)
+    walk.page.set_content(bad)
+    with pytest.raises(pytest.fail.Exception, match="px wide at 360 px"):
+        walk.check("self-test, stopping")
     context.close()
     found = "\n".join(checker.problems)
     assert "None" in found and "label" in found and "px wide at 360 px" in found, found

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from survey_app.db import get_db
 from survey_app.models import Indicator
-from tests.browser.test_desktop import _login
+from tests.browser.conftest import login
 from tests.fixtures.tables.needs_mapping import needs_mapping_xlsx
 
 SHOTS = os.environ.get("SURVEY_SCREENSHOTS")
@@ -22,7 +22,7 @@ def test_column_mapping_and_cell_correction(browser, live_server, tmp_path, widt
     path.write_bytes(needs_mapping_xlsx())
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    _login(page, base, "staff")
+    login(page, base, "staff")
     page.goto(f"{base}/import")
     assert page.locator("a", has_text="下载空白模板").count() == 1
     page.set_input_files("input[type=file]", str(path))

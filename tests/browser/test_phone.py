@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from survey_app.db import get_db
 from survey_app.models import LinkKind, Questionnaire, Response
+from tests.browser.conftest import login
 
 PHONE = {"viewport": {"width": 360, "height": 640}, "has_touch": True, "is_mobile": True,
          "device_scale_factor": 2, "locale": "zh-CN",
@@ -98,10 +99,7 @@ def test_printed_card_sheet_renders(browser, live_server, tmp_path):
     app, base = live_server
     context = browser.new_context(viewport={"width": 900, "height": 1200}, locale="zh-CN")
     page = context.new_page()
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=username]", "staff")
-    page.fill("input[name=password]", "correct horse battery")
-    page.click("input[type=submit]")
+    login(page, base, "staff")
     session = get_db(app).session()
     q = next(q for q in session.scalars(select(Questionnaire)) if q.indicator.project.name == "村办公经费")
     village_id = next(link.village_id for link in q.links if link.kind == LinkKind.CARD)

@@ -9,106 +9,47 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from survey_app import create_app
 from survey_app.db import get_db
-from survey_app.migrate import upgrade
-from tests.browser.conftest import _unavailable
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, PageChecker, live_app
 from tests.conftest import SEED
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(os.environ.get("SURVEY_AXE") or ROOT / ".npm-tools" / "node_modules" / "axe-core" / "axe.min.js")
 SHOTS = os.environ.get("SURVEY_SCREENSHOTS")
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
 #: pages whose screenshots go into the README (SURVEY_SCREENSHOTS=docs/screenshots)
 SHOT_NAMES = {"编辑问卷": "questionnaire-edit", "二维码发放": "distribution", "纸质问卷录入": "paper-entry",
               "绩效自评表": "self-evaluation", "审计首页": "audit-portal", "操作日志": "audit-log",
               "核验审计包": "verify-bundle"}
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-#: what a staff member, respondent or auditor must never read
-JARGON = re.compile(
-    r"\bNone\b|\b(inconclusive|supported|contradicted|quantity|qualitative|wilson|clopper_pearson|"
-    r"exact_hypergeometric|top2|weighted|issue_cards|publish_questionnaire|enter_paper|"
-    r"Questionnaire|Response|User \d+|Traceback|Internal Server Error|null|undefined|true|false)\b")
 
 
-@pytest.fixture(scope="module")
-def axe_source():
-    if not AXE.exists():
-        _unavailable(f"axe-core not found at {AXE} (make test installs it with npm)")
-    return AXE.read_text(encoding="utf-8")
+def _accounts(session) -> None:  # type: ignore[no-untyped-def]
+    from survey_app.services.accounts import create_user
+
+    create_user(session, "staff", PASSWORD, "staff", actor="t", all_units=True)
+    create_user(session, "auditor", PASSWORD, "auditor", actor="t", all_units=True)
 
 
 @pytest.fixture
 def fresh_server(tmp_path):
     """An empty app (accounts only) on a real port: the loop starts from importing the target table."""
-    from survey_app.services.accounts import create_user
-
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'loop.sqlite3'}", "SECRET_KEY": "loop",
-                      "RATELIMIT_ENABLED": False, "UPLOAD_FOLDER": str(tmp_path), "WTF_CSRF_ENABLED": True})
-    upgrade(app)
-    session = get_db(app).session()
-    create_user(session, "staff", "correct horse battery", "staff", actor="t")
-    create_user(session, "auditor", "correct horse battery", "auditor", actor="t")
-    session.commit()
-    session.close()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_URL"] = base
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield app, base
-    server.shutdown()
-    get_db(app).engine.dispose()
+    with live_app(tmp_path, "loop", _accounts) as (app, base, _):
+        yield app, base
 
 
-class Walker:
-    """Opens pages and checks each one: status, language, accessibility."""
+class Walker(PageChecker):
+    """The page checker, stopping at the first page with a problem, taking the README's screenshots."""
 
-    def __init__(self, page, axe: str, width: str, shots: Path | None) -> None:
-        self.page, self.axe, self.width, self.shots = page, axe, width, shots
-        self.errors: list[str] = []
-        self.checked: list[str] = []
-        page.on("response", self._status)
-        page.on("dialog", lambda dialog: dialog.accept())
-
-    def _status(self, response) -> None:
-        if response.status >= 500:
-            self.errors.append(f"{response.status} {response.url}")
+    def __init__(self, page, axe: str, width: str, shots: Path | None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(page, axe, width, stop_at_first=True)
+        self.shots = shots
 
     def check(self, name: str) -> None:
-        page = self.page
-        page.wait_for_load_state()
-        text = page.locator("body").inner_text()
-        found = JARGON.search(text)
-        assert not found, f"{name}: English or None on the page: {found.group(0)!r} in …{text[max(0, found.start() - 60):found.end() + 60]}…"
-        page.add_script_tag(content=self.axe)
-        violations = page.evaluate(
-            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
-            ".map(v => v.id + ': ' + v.help + ' → ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))",
-            WCAG)
-        assert not violations, f"{name} ({self.width}): axe-core found {violations}"
-        assert not self.errors, self.errors
-        if self.width == "phone" and not name.startswith("打印"):
-            assert page.evaluate("document.documentElement.scrollWidth") <= 362, f"{name}: wider than 360 px"
+        super().check(name)
         if self.shots is not None and name in SHOT_NAMES:
-            page.screenshot(path=str(self.shots / f"{SHOT_NAMES[name]}-{self.width}.png"), full_page=False)
-        self.checked.append(name)
-
-    def goto(self, url: str, name: str) -> None:
-        self.page.goto(url)
-        self.check(name)
-
-    def submit(self, locator, name: str) -> None:
-        with self.page.expect_navigation():
-            locator.click()
-        self.check(name)
+            self.page.screenshot(path=str(self.shots / f"{SHOT_NAMES[name]}-{self.width}.png"), full_page=False)
 
 
 def _questionnaire(app, project: str):
@@ -204,12 +145,9 @@ def test_whole_loop_in_chinese_and_accessible(browser, fresh_server, axe_source,
     page.fill("input[name=password]", "correct horse battery")
     walk.submit(page.locator("input[type=submit]"), "审计首页")
     assert page.url.endswith("/audit/")
-    walk.goto(f"{base}/audit/verify", "核验数据库")
-    walk.goto(f"{base}/audit/head", "链头")
-    walk.goto(f"{base}/audit/questionnaires/{q_id}", "证据页")
-    walk.goto(f"{base}/audit/log", "操作日志")
-    walk.goto(f"{base}/audit/verify-bundle", "核验审计包")
-    walk.goto(f"{base}/questionnaires/{q_id}/results", "结果（审计）")
-    walk.goto(f"{base}/results", "结果汇总")
+    for path, name in (("/audit/verify", "核验数据库"), ("/audit/head", "链头"), (f"/audit/questionnaires/{q_id}", "证据页"),
+                       ("/audit/log", "操作日志"), ("/audit/verify-bundle", "核验审计包"),
+                       (f"/questionnaires/{q_id}/results", "结果（审计）"), ("/results", "结果汇总")):
+        walk.goto(base + path, name)
     context.close()
     assert len(walk.checked) >= 30
