@@ -42,16 +42,26 @@ def median_seconds(fn: Callable[[], object], repeat: int = 5, number: int = 1,
     return statistics.median(runs)
 
 
-def interleaved_medians(fns: dict[str, Callable[[], object]], repeat: int = 9) -> dict[str, float]:
-    """Median seconds of each function, run in turns (order alternating) so that a burst of other load on a
-    shared machine hits every one alike."""
+def interleaved_runs(fns: dict[str, Callable[[], object]], repeat: int = 9) -> dict[str, list[float]]:
+    """Seconds of each run of each function, run in turns (order alternating) so that a burst of other load
+    on a shared machine hits every one alike."""
     runs: dict[str, list[float]] = {name: [] for name in fns}
     for r in range(repeat):
         for name in (list(fns) if r % 2 == 0 else list(reversed(fns))):
             start = time.perf_counter()
             fns[name]()
             runs[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in runs.items()}
+    return runs
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], repeat: int = 9) -> dict[str, float]:
+    """Median seconds of each function, run in turns (see :func:`interleaved_runs`)."""
+    return {name: statistics.median(values) for name, values in interleaved_runs(fns, repeat).items()}
+
+
+def median_ratio(runs: dict[str, list[float]], numerator: str, denominator: str) -> float:
+    """The median over the rounds of ``numerator``'s time over ``denominator``'s in the same round."""
+    return statistics.median(x / y for x, y in zip(runs[numerator], runs[denominator], strict=True))
 
 
 def machine(**versions: str) -> str:

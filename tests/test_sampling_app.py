@@ -320,3 +320,39 @@ def test_the_printed_command_recomputes_the_card_positions(session, cadres, caps
     for village in villages:
         assert sorted(recomputed[village.name]["sample"]) == sorted(c.position for c in cards
                                                                     if c.village_id == village.id)
+
+
+def test_results_page_reads_draws_cards_and_answers_once_for_all_indicators(published, session, client, auth):
+    from sqlalchemy import event
+
+    from survey_app.services.results import compute_all
+
+    drawn = [published["村干部工资"], published["村办公经费"]]
+    for q in drawn:
+        _, cards = _drawn(session, q)
+        for card, choice in zip(cards[:3], ["满意", "非常满意", "不满意"], strict=True):
+            _answer(session, q, card, choice)
+    sampling.set_pool_posters(session, drawn[1], True, actor="t")
+    for q in published.values():
+        add_responses(session, q, [(_villages(q)[0], 4, 1, 0)])
+    results = compute_all(session)
+    batch = sampling.design_assessments(session, results)
+    assert [a.design_kind for a in batch[:2]] != ["self_selected"] * 2 and any(a.pooled for a in batch)
+    assert [a.as_dict() for a in batch] == [sampling.design_assessment(session, r.questionnaire, r).as_dict()
+                                            for r in results]
+    auth.login("auditor")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/results")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.status_code == 200 and "按名单随机抽样" in page.get_data(as_text=True)
+    assert sum(s.startswith("SELECT sample_draws.id") for s in statements) == 1  # not one per indicator
+    assert sum(s.startswith("SELECT links.") for s in statements) == 1
+    assert sum(s.startswith("SELECT responses.card_id, responses.satisfaction") for s in statements) == 1

@@ -281,10 +281,13 @@ def village_draw(session: Session, questionnaire: Questionnaire, village_id: int
                        reserves=max(1, reserves))[row["village"]]
 
 
+def _card_order(card: Link) -> tuple[int, int]:
+    return card.village_id or 0, card.card_no or 0
+
+
 def drawn_cards(questionnaire: Questionnaire, village_id: int | None = None) -> list[Link]:
     return sorted((c for c in questionnaire.links if c.kind == LinkKind.CARD and c.position is not None
-                   and (village_id is None or c.village_id == village_id)),
-                  key=lambda c: (c.village_id or 0, c.card_no or 0))
+                   and (village_id is None or c.village_id == village_id)), key=_card_order)
 
 
 def replace_card(session: Session, card: Link, *, actor: str) -> Link:
@@ -416,18 +419,61 @@ ADVICE = ("下次如要得出不依赖假设的结论：在“随机抽样”页
           "按位置发放一次性卡片，逐张登记上门结果（完成、拒访、多次未接触、不符合条件等）。")
 
 
+@dataclass
+class _Sample:
+    """A drawn questionnaire's cards (not voided, in card order) and their answers."""
+
+    cards: list[Link]
+    answered: dict[int, str]
+
+
 def design_assessment(session: Session, questionnaire: Questionnaire, result: Any) -> DesignAssessment:
-    """The design behind ``result`` (an ``IndicatorResult``): kind, response rate, bounds, robust verdict."""
+    """The design behind ``result`` (an ``IndicatorResult`` of ``questionnaire``): kind, response rate,
+    bounds, robust verdict."""
+    if result.questionnaire.id != questionnaire.id:
+        raise ValueError("the result is not this questionnaire's")
+    return design_assessments(session, [result])[0]
+
+
+def design_assessments(session: Session, results: list[Any]) -> list[DesignAssessment]:
+    """:func:`design_assessment` of each result, for a whole page: the draws, the drawn cards and
+    their answers are read once for all the results (three queries at most, whatever their number)."""
+    ids = sorted({r.questionnaire.id for r in results})
+    draws = ({d.questionnaire_id: d for d in session.scalars(select(SampleDraw).where(SampleDraw.questionnaire_id.in_(ids)))}
+             if ids else {})
+    drawn = sorted(q_id for q_id, d in draws.items() if d.seed is not None)
+    cards: dict[int, list[Link]] = {q_id: [] for q_id in drawn}
+    if drawn:
+        for card in session.scalars(select(Link).where(Link.questionnaire_id.in_(drawn), Link.kind == LinkKind.CARD,
+                                                       Link.position.is_not(None), Link.voided_at.is_(None))):
+            cards[card.questionnaire_id].append(card)
+    answered: dict[bool, dict[int, str]] = {}
+    card_ids = [c.id for q_cards in cards.values() for c in q_cards]
+    for simulated in sorted({bool(r.simulated) for r in results if r.questionnaire.id in cards}):
+        answered[simulated] = _answered(session, card_ids, simulated=simulated)
+    out = []
+    for result in results:
+        q_id = result.questionnaire.id
+        sample = None
+        if q_id in cards:
+            mine = sorted(cards[q_id], key=_card_order)
+            given = answered[bool(result.simulated)]
+            sample = _Sample(mine, {c.id: given[c.id] for c in mine if c.id in given})
+        out.append(_assessment(result.questionnaire, result, draws.get(q_id), sample))
+    return out
+
+
+def _assessment(questionnaire: Questionnaire, result: Any, draw: SampleDraw | None,
+                sample: _Sample | None) -> DesignAssessment:
     indicator = questionnaire.indicator
     try:
         target = float(target_fraction(indicator.target)) if result.rate_method != "weighted" else None
     except (ValueError, TypeError):
         target = None
-    draw = draw_of(session, questionnaire)
-    if draw is not None and draw.seed is not None and getattr(result, "pooled", False):
-        return _pooled(session, questionnaire, draw, result, target)
-    if draw is not None and draw.seed is not None:
-        return _drawn(session, questionnaire, draw, result, target)
+    if draw is not None and sample is not None and getattr(result, "pooled", False):
+        return _pooled(draw, sample, result, target)
+    if draw is not None and sample is not None:
+        return _drawn(draw, sample, result, target)
     if result.design == "census":
         a = DesignAssessment("census", response_rate=1.0 if result.valid_n else None, drawn=result.population,
                              respondents=result.valid_n, satisfied=result.successes, population=result.population,
@@ -457,11 +503,9 @@ def design_assessment_self_selected(result: Any, target: float | None) -> Design
     return a
 
 
-def _drawn(session: Session, questionnaire: Questionnaire, draw: SampleDraw, result: Any,
-           target: float | None) -> DesignAssessment:
+def _drawn(draw: SampleDraw, sample: _Sample, result: Any, target: float | None) -> DesignAssessment:
     census = all(r["size"] == r["frame"] for r in draw.frames)
-    cards = [c for c in drawn_cards(questionnaire) if c.voided_at is None]
-    answered = _answered(session, [c.id for c in cards], simulated=result.simulated)
+    cards, answered = sample.cards, sample.answered
     dispositions = Counter(effective_disposition(c, answered) for c in cards)
     rates = aapor_rates(dispositions)
     valid = [answered[c.id] for c in cards if c.id in answered and answered[c.id] in LIKERT_OPTIONS[:-1]]
@@ -503,16 +547,14 @@ POOLED_LINE = ("上面的满意率按工作人员的选择，把自愿作答的�
                "因此不再是随机样本，按自愿作答对待：区间和结论以“作答者能代表全体”为前提。")
 
 
-def _pooled(session: Session, questionnaire: Questionnaire, draw: SampleDraw, result: Any,
-            target: float | None) -> DesignAssessment:
+def _pooled(draw: SampleDraw, sample: _Sample, result: Any, target: float | None) -> DesignAssessment:
     """A draw whose figure pools self-selected answers (staff's choice): reported as self-selected,
     with the random sample's own rates and bounds kept alongside."""
     a = dataclasses.replace(design_assessment_self_selected(result, target), pooled=True, advice="")
     a.lines.insert(0, POOLED_LINE)
-    sample = _drawn(session, questionnaire, draw, result, target)
-    a.seed, a.command, a.aapor = sample.seed, sample.command, sample.aapor
-    drawn_ids = [c.id for c in drawn_cards(questionnaire) if c.voided_at is None]
-    cards = len(_answered(session, drawn_ids, simulated=result.simulated))
+    drawn = _drawn(draw, sample, result, target)
+    a.seed, a.command, a.aapor = drawn.seed, drawn.command, drawn.aapor
+    cards = len(sample.answered)
     a.other_answers = max(0, result.total - cards)
     a.lines.append(f"其中通过抽中卡片提交的答卷 {cards} 份，自愿作答的答卷 {a.other_answers} 份。"
                    "如需只按随机样本计算，请在“随机抽样”页关闭“合并海报答卷”。")
@@ -588,7 +630,7 @@ def issued_problems(session: Session, questionnaire: Questionnaire) -> list[str]
 
 __all__ = [
     "DISPOSITIONS", "DISPOSITION_LABELS", "STAFF_DISPOSITIONS", "DesignAssessment", "SamplingError",
-    "declare_draw", "design_assessment", "perform_draw", "replace_card", "set_dispositions", "set_frame",
+    "declare_draw", "design_assessment", "design_assessments", "perform_draw", "replace_card", "set_dispositions", "set_frame",
 ]
 
 
@@ -628,5 +670,5 @@ def design_footnote(details: dict[str, Any]) -> str:
 
 
 def bundle_designs(session: Session, figures: list[Any]) -> list[dict[str, Any]]:
-    return [{"questionnaire_id": r.questionnaire.id, **design_assessment(session, r.questionnaire, r).as_dict()}
-            for r in figures]
+    return [{"questionnaire_id": r.questionnaire.id, **a.as_dict()}
+            for r, a in zip(figures, design_assessments(session, figures), strict=True)]

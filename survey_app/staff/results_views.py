@@ -15,13 +15,14 @@ from survey_app.forms_base import controls_in
 from survey_app.models import Exclusion, Indicator, Measurement, Project, Questionnaire, Response, Unit
 from survey_app.services.cellsafe import clean_text
 from survey_app.services.exclusions import ExclusionError, exclude, exclusions_for, revert_exclusion
-from survey_app.services.results import compute, compute_all
+from survey_app.services.results import compute, compute_all, with_simulated
 from survey_app.services.scope import visible_unit_ids
 from survey_app.services.selfeval import build_table, evaluation_entries, save_entries
 from survey_app.services.selfeval_export import export_docx, export_xlsx
 from survey_app.services.writeback import DEFAULT_WEIGHTS, WritebackError, writeback
 from survey_app.staff import bp
 from survey_app.staff.forms import SimpleForm
+from survey_app.staff.sampling_views import prepare_designs
 
 
 @bp.route("/results")
@@ -29,11 +30,10 @@ from survey_app.staff.forms import SimpleForm
 def results():  # type: ignore[no-untyped-def]
     """Every satisfaction indicator with a questionnaire: rate, interval, verdict."""
     session = get_session()
-    visible = visible_unit_ids(session, current_user)
-    rows = [r for r in compute_all(session) if visible is None or r.questionnaire.indicator.project.unit_id in visible]
+    rows = compute_all(session, unit_ids=visible_unit_ids(session, current_user))  # a scoped account: its units only
     # which questionnaires have simulated demo answers (their figures are on the 模拟数据 link)
-    simulated = {q_id: True for q_id in session.scalars(
-        select(Response.questionnaire_id).where(Response.simulated.is_(True)).distinct())}
+    simulated = dict.fromkeys(with_simulated(session, [r.questionnaire.id for r in rows]), True)
+    prepare_designs([r for r in rows if r.value is not None])  # the rows with a figure show their design
     return render_template("staff/results.html", results=rows, simulated=simulated)
 
 

@@ -163,13 +163,26 @@ def replace_card(link_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("staff.visit_list", questionnaire_id=card.questionnaire_id, village_id=card.village_id))
 
 
+def _design_key(result):  # type: ignore[no-untyped-def]
+    return result.questionnaire.id, result.simulated, result.valid_n, result.successes
+
+
 @bp.app_template_global("design_of")
 def design_of(result):  # type: ignore[no-untyped-def]
     """The design assessment of a result, once per request (used by ``_partials/design*.html``)."""
     from flask import g
 
     cache = g.setdefault("design_assessments", {})
-    key = (result.questionnaire.id, result.simulated, result.valid_n, result.successes)
-    if key not in cache:
-        cache[key] = sampling.design_assessment(get_session(), result.questionnaire, result)
-    return cache[key]
+    if _design_key(result) not in cache:
+        prepare_designs([result])
+    return cache[_design_key(result)]
+
+
+def prepare_designs(results) -> None:  # type: ignore[no-untyped-def]
+    """Assess the designs of all ``results`` a page shows at once (draws, cards and answers read once)."""
+    from flask import g
+
+    cache = g.setdefault("design_assessments", {})
+    missing = [r for r in results if _design_key(r) not in cache]
+    for result, assessment in zip(missing, sampling.design_assessments(get_session(), missing), strict=True):
+        cache[_design_key(result)] = assessment
