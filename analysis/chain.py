@@ -123,6 +123,29 @@ def row_hash(prev_hash: str, record: Mapping[str, Any], fields: Mapping[str, typ
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical(record, fields)).hexdigest()
 
 
+def canonical_around(record: Mapping[str, Any], at: str = "chain_seq",
+                     fields: Mapping[str, type] = RECORD_FIELDS) -> tuple[bytes, bytes]:
+    """:func:`canonical` cut around the integer field ``at``: for every integer ``n``,
+    ``before + str(n).encode() + after == canonical({**record, at: n})``.
+
+    Lets the database finish a row's hash once it has locked the chain head and knows the
+    position (the respondent path on PostgreSQL: ``sha256(prev || '\\n' || before || n || after)``),
+    with exactly the definition above: the keys are sorted, so the fields before ``at`` are one
+    JSON object's members and the fields after it another's.
+    """
+    normal = normalize(record, fields)
+    normal.pop(at, None)
+
+    def members(part: dict[str, Any]) -> str:  # the object's text without its braces
+        return json.dumps(part, ensure_ascii=False, sort_keys=True, separators=(",", ":"))[1:-1]
+
+    head = members({k: v for k, v in normal.items() if k < at})
+    tail = members({k: v for k, v in normal.items() if k > at})
+    before = "{" + head + ("," if head else "") + json.dumps(at) + ":"
+    after = ("," + tail if tail else "") + "}"
+    return before.encode("utf-8"), after.encode("utf-8")
+
+
 def root(heads: Mapping[str, tuple[int, str] | list[Any]]) -> str:
     """The root hash of a head: sha256 over the sorted lines ``chain:position:hash``."""
     lines = "\n".join(f"{key}:{int(pos)}:{h}" for key, (pos, h) in sorted(heads.items()))

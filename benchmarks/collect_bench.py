@@ -41,6 +41,43 @@ BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@1
 SECRET = "bench-secret-" + secrets.token_hex(8)
 
 
+def _free_port() -> int:
+    """A free loopback port (other benchmarks may run on this machine at the same time)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of a gunicorn master (Linux)."""
+    for _ in range(50):
+        path = Path(f"/proc/{pid}/task/{pid}/children")
+        kids = [int(p) for p in path.read_text().split()] if path.exists() else []
+        if kids:
+            return kids
+        time.sleep(0.1)
+    return []
+
+
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far (Linux /proc; gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _backends(admin, name: str) -> list[int]:  # type: ignore[no-untyped-def]
+    """PostgreSQL server processes serving connections named ``name`` (same machine: loopback)."""
+    with admin.connect() as conn:
+        return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
+                                 {"n": name}).scalars())
+
+
 def _schema_url(schema: str) -> str:
     return f"{BASE_URL}?options=-csearch_path%3D{schema}"
 
@@ -118,7 +155,7 @@ def _nginx(upstreams: list[int], port: int, work: Path) -> subprocess.Popen:
     """nginx with the kit's site (deploy/render-nginx.sh) on loopback, TLS with a self-signed certificate."""
     from tests.deploy_kit import nginx_binary, nginx_conf
 
-    conf = nginx_conf(work, "127.0.0.1", https_port=port, http_port=port + 1, upstreams=upstreams,
+    conf = nginx_conf(work, "127.0.0.1", https_port=port, http_port=_free_port(), upstreams=upstreams,
                       error_log=work / "error.log")
     proc = subprocess.Popen([nginx_binary(), "-p", str(work), "-c", str(conf)], stderr=subprocess.DEVNULL)
     for _ in range(100):
@@ -142,14 +179,16 @@ def _scale_out(args, env, url, posters, body) -> None:  # type: ignore[no-untype
     size = (args.requests - 200) // args.rounds
     results = {}
     for servers in (1, 2):
-        procs = [_gunicorn("survey_app:create_app()", 5110 + n, env | {"SURVEY_SERVERS": str(servers),
-                                                                       "SURVEY_TRUSTED_PROXIES": "1"}, args.workers)
-                 for n in range(servers)]
-        proxy = _nginx([5110 + n for n in range(servers)], 5443, work)
+        ports = [_free_port() for _ in range(servers)]
+        procs = [_gunicorn("survey_app:create_app()", port, env | {"SURVEY_SERVERS": str(servers),
+                                                                  "SURVEY_TRUSTED_PROXIES": "1"}, args.workers)
+                 for port in ports]
+        https = _free_port()
+        proxy = _nginx(ports, https, work)
         try:
-            _load(5443, [body(*posters[i % len(posters)]) for i in range(200)], args.concurrency, context)
+            _load(https, [body(*posters[i % len(posters)]) for i in range(200)], args.concurrency, context)
             bodies = [body(*posters[i % len(posters)]) for i in range(size * args.rounds)]
-            t, lat, err = _load(5443, bodies, args.concurrency, context)
+            t, lat, err = _load(https, bodies, args.concurrency, context)
             results[servers] = (len(bodies) / t, lat, err)
         finally:
             proxy.terminate()
@@ -180,8 +219,10 @@ def main() -> None:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = _schema_url(schema)
-    env = {"SURVEY_DATABASE_URL": url, "SURVEY_SECRET_KEY": SECRET, "SURVEY_RATELIMIT_ENABLED": "false",
-           "SURVEY_INSTANCE_PATH": f"/tmp/{schema}", "BENCH_DATABASE_URL": url}
+    # each app's connections carry a name, so that their PostgreSQL server processes' CPU can be read
+    env = {"SURVEY_DATABASE_URL": url + "&application_name=bench_app", "SURVEY_SECRET_KEY": SECRET,
+           "SURVEY_RATELIMIT_ENABLED": "false", "SURVEY_INSTANCE_PATH": f"/tmp/{schema}",
+           "BENCH_DATABASE_URL": url + "&application_name=bench_bare"}
     procs = []
     try:
         subprocess.run([str(BIN / "survey-app"), "db", "upgrade"], env={**os.environ, **env}, check=True,
@@ -193,14 +234,16 @@ def main() -> None:
         engine = create_engine(url)
         with engine.connect() as conn:
             posters = conn.execute(text(
-                "SELECT l.id, l.token, v.id FROM links l JOIN questionnaire_versions v "
+                "SELECT l.id, l.token, v.id, l.village_id FROM links l JOIN questionnaire_versions v "
                 "ON v.questionnaire_id = l.questionnaire_id WHERE l.kind = 'poster' AND l.village_id IS NOT NULL "
                 "AND l.questionnaire_id = (SELECT min(questionnaire_id) FROM links) ORDER BY l.id")).all()
-        serializer = URLSafeTimedSerializer(SECRET, salt="respond-form")
-        now = int(time.time())
+        from survey_app.services.collection import form_payload
 
-        def body(link_id: int, token: str, version_id: int) -> tuple[str, str]:
-            form_token = serializer.dumps({"l": link_id, "v": version_id, "k": secrets.token_urlsafe(24), "t": now})
+        serializer = URLSafeTimedSerializer(SECRET, salt="respond-form")
+
+        def body(link_id: int, token: str, version_id: int, village_id: int) -> tuple[str, str]:
+            # the token a form page of the app carries (as the app mints it)
+            form_token = serializer.dumps(form_payload(link_id, version_id, card=False, village_id=village_id))
             return (f"/R/{token}/submit", urlencode({"form_token": form_token, "satisfaction": "满意",
                                                      "identity": "其他", "aspect_1": "是", "comment": "好"}))
 
@@ -214,48 +257,64 @@ def main() -> None:
         Table("bench_rows", MetaData(), Column("id", Integer, primary_key=True), Column("satisfaction", String(16)),
               Column("comment", Text), Column("created_at", DateTime(timezone=True), server_default=func.now())
               ).create(engine)
-        procs.append(_gunicorn("benchmarks.bare_app:app", 5101, env, args.workers))
-        procs.append(_gunicorn("survey_app:create_app()", 5102, env, args.workers))
-        _load(5101, bare_bodies[:200], args.concurrency)  # warm-up
-        _load(5102, real_bodies[:200], args.concurrency)
-        # the machine is shared: the three apps take turns in rounds, so a burst of outside load
-        # hits all of them alike; times and latencies are summed over the rounds
-        bare_t = real_t = one_t = 0.0
-        bare_lat, real_lat, one_lat = [], [], []
-        bare_err = real_err = one_err = 0
+        bare_port, app_port = _free_port(), _free_port()
+        procs.append(_gunicorn("benchmarks.bare_app:app", bare_port, env, args.workers))
+        procs.append(_gunicorn("survey_app:create_app()", app_port, env, args.workers))
+        _load(bare_port, bare_bodies[:200], args.concurrency)  # warm-up
+        _load(app_port, real_bodies[:200], args.concurrency)
+        # the machine is shared: the three runs take turns in rounds, so a burst of outside load
+        # hits all of them alike; times, latencies and CPU are summed over the rounds
+        runs = {"bare": (bare_port, bare_bodies, "bench_bare"), "posters": (app_port, real_bodies, "bench_app"),
+                "one": (app_port, single_bodies, "bench_app")}
+        sums = {name: {"t": 0.0, "lat": [], "err": 0, "app": 0.0, "pg": 0.0, "gen": 0.0} for name in runs}
+        workers = {bare_port: _children(procs[0].pid), app_port: _children(procs[1].pid)}
         rounds = args.rounds
         size = (args.requests - 200) // rounds
         ratios = []
         for r in range(rounds):
             part = slice(200 + r * size, 200 + (r + 1) * size)
-            t1, l1, e1 = _load(5101, bare_bodies[part], args.concurrency)
-            t2, l2, e2 = _load(5102, real_bodies[part], args.concurrency)
-            t3, l3, e3 = _load(5102, single_bodies[part], args.concurrency)
-            bare_t, real_t, one_t = bare_t + t1, real_t + t2, one_t + t3
-            bare_lat += l1
-            real_lat += l2
-            one_lat += l3
-            bare_err, real_err, one_err = bare_err + e1, real_err + e2, one_err + e3
-            ratios.append(t1 / t2)
+            round_t = {}
+            for name, (port, bodies, app_name) in runs.items():
+                before = _cpu(workers[port]), _cpu(_backends(admin, app_name)), time.process_time()
+                t, lat, err = _load(port, bodies[part], args.concurrency)
+                after = _cpu(workers[port]), _cpu(_backends(admin, app_name)), time.process_time()
+                total = sums[name]
+                round_t[name] = t
+                total["t"] += t
+                total["lat"] += lat
+                total["err"] += err
+                for key, b, a in zip(("app", "pg", "gen"), before, after, strict=True):
+                    total[key] += a - b
+            ratios.append(round_t["bare"] / round_t["posters"])
         with engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*) FROM responses")).scalar()
         engine.dispose()
+        verified = subprocess.run([str(BIN / "survey-app"), "verify"], env={**os.environ, **env},
+                                  capture_output=True, text=True)
         n = size * rounds
-        bare_rps, real_rps = n / bare_t, n / real_t
+        rps = {name: n / total["t"] for name, total in sums.items()}
+        labels = {"bare": "baseline: bare Flask + SQLAlchemy insert",
+                  "posters": "survey app `POST /R/<token>/submit`, 34 village posters",
+                  "one": "survey app, everyone through one poster (one hash chain)"}
         print("# collection benchmark\n")
         print(f"{n} timed submissions each, {args.concurrency} concurrent keep-alive clients, gunicorn "
               f"{args.workers} workers × 4 threads, PostgreSQL on loopback, rate limits off.\n")
-        print("| app | submissions/s | p50 ms | p99 ms | errors |")
-        print("|---|---:|---:|---:|---:|")
-        print(f"| baseline: bare Flask + SQLAlchemy insert | {bare_rps:.0f} | {_p(bare_lat, 50) * 1e3:.1f} | "
-              f"{_p(bare_lat, 99) * 1e3:.1f} | {bare_err} |")
-        print(f"| survey app `POST /R/<token>/submit`, 34 village posters | {real_rps:.0f} | "
-              f"{_p(real_lat, 50) * 1e3:.1f} | {_p(real_lat, 99) * 1e3:.1f} | {real_err} |")
-        print(f"| survey app, everyone through one poster (one hash chain) | {n / one_t:.0f} | "
-              f"{_p(one_lat, 50) * 1e3:.1f} | {_p(one_lat, 99) * 1e3:.1f} | {one_err} |")
-        print(f"\n**Ratio survey / baseline: {real_rps / bare_rps:.2f}** over 34 posters, "
-              f"{(n / one_t) / bare_rps:.2f} through one poster (aim: ≥ 0.7). Ratio per round (34 posters): "
-              f"{min(ratios):.2f}–{max(ratios):.2f}. Responses stored: {stored} of {200 + 2 * n} sent (warm-up included).")
+        print("| app | submissions/s | p50 ms | p99 ms | errors | CPU ms / submission: app workers | PostgreSQL | "
+              "load generator |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, total in sums.items():
+            print(f"| {labels[name]} | {rps[name]:.0f} | {_p(total['lat'], 50) * 1e3:.1f} | "
+                  f"{_p(total['lat'], 99) * 1e3:.1f} | {total['err']} | {total['app'] / n * 1e3:.2f} | "
+                  f"{total['pg'] / n * 1e3:.2f} | {total['gen'] / n * 1e3:.2f} |")
+        cpu = {name: (total["app"] + total["pg"]) / n for name, total in sums.items()}
+        print(f"\n**Ratio survey / baseline: {rps['posters'] / rps['bare']:.2f}** over 34 posters, "
+              f"{rps['one'] / rps['bare']:.2f} through one poster (aim: ≥ 0.7). Ratio per round (34 posters): "
+              f"{min(ratios):.2f}–{max(ratios):.2f}. CPU per submission (app workers + PostgreSQL), "
+              f"baseline / survey: {cpu['bare'] / cpu['posters']:.2f} over 34 posters. Responses stored: "
+              f"{stored} of {200 + 2 * n} sent (warm-up included); `survey-app verify`: "
+              f"{'passed' if verified.returncode == 0 else 'FAILED'}.")
+        if verified.returncode != 0:
+            print(verified.stdout[-2000:], verified.stderr[-2000:])
         if args.scale_out:
             for proc in procs:
                 proc.terminate()

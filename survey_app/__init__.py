@@ -42,6 +42,13 @@ class _SessionInterface(SecureCookieSessionInterface):
     the session after every request), so the Back button finds the cached form page even though
     the device cookie was set by it."""
 
+    def open_session(self, app, request):  # type: ignore[no-untyped-def]
+        # no session cookie (every respondent, and staff before logging in): an empty session,
+        # without building the signing serializer for nothing (a cost on every respondent request)
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
     def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
         if request.blueprint == "respond" and not session.modified:
             session.accessed = False

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, abort, current_app, flash, g, has_request_context, request
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -149,9 +149,37 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self.writer: Engine | None = None
+        if self.engine.dialect.name == "postgresql":
+            # one-statement writes (the respondent's answer): autocommit, and no ping before each use
+            # (one round trip instead of two); a connection the server dropped makes the statement
+            # fail, and the caller falls back to its full path, whose session's pool pings
+            writer = self.writer = create_engine(self.engine.url, isolation_level="AUTOCOMMIT")
+            event.listen(self.engine, "engine_disposed", lambda _engine: writer.dispose())
 
     def session(self) -> Session:
         return self.sessionmaker()
+
+    @contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        """A connection for a write that is one statement, atomic by itself (a respondent's answer
+        on PostgreSQL): in autocommit mode, so neither BEGIN nor COMMIT costs a round trip, and not
+        pinged first (see ``writer``): a dropped connection raises, the caller has a fallback.
+
+        Elsewhere the statements run in a session's transaction committed at the end (rolled back
+        on an error): on SQLite, whose writers take the lock at BEGIN, and when the session factory
+        is bound to a connection in an outer transaction (the tests).
+        """
+        if self.writer is not None and self.sessionmaker.kw.get("bind") is self.engine:
+            with self.writer.connect() as connection:
+                yield connection
+            return
+        session = self.session()
+        try:
+            yield session.connection()
+            session.commit()
+        finally:
+            session.close()
 
 
 def init_app(app: Flask) -> Database:

@@ -493,22 +493,133 @@ def test_expired_form_keeps_answers_and_offers_a_fresh_token(client, published, 
 def test_database_hiccup_keeps_answers_and_the_same_form(client, published, session, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    import survey_app.respond.views as views
+    from survey_app.services import integrity
 
     link = poster_of(published["村办公经费"])
     _, token = open_form(client, link)
-    real_submit = views.submit
+    real_store = integrity.store
+    calls = []
 
-    def failing(*args, **kwargs):
+    def failing(*args, **kwargs):  # every write of an answer, on the fast path and the full path
+        calls.append(1)
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(views, "submit", failing)
+    monkeypatch.setattr(integrity, "store", failing)
     response = answer(client, link, token, aspect_1="否")
     html = response.get_data(as_text=True)
     assert response.status_code == 503 and "没有提交成功" in html and 'value="否" checked' in html
     assert f'value="{token}"' in html  # the same form token: retrying cannot create a second response
-    assert count(session) == 0
-    monkeypatch.setattr(views, "submit", real_submit)
+    assert count(session) == 0 and len(calls) == 2  # the fast path failed, the full path tried once more
+    monkeypatch.setattr(integrity, "store", real_store)
     first = receipt_in(answer(client, link, token).get_data(as_text=True))
     again = receipt_in(answer(client, link, token).get_data(as_text=True))
     assert first and first == again and count(session) == 1
+
+
+# -- a lost race undoes only the attempted insert, never the caller's work (issue 11) ---------------
+
+
+@pytest.mark.parametrize("kind", ["same form", "same card"])
+def test_lost_race_keeps_the_callers_transaction(published, session, kind):
+    """The respondent fast path (``prechecked``) loses a race: a parallel request stored the same form,
+    or another form used the card. What the caller wrote earlier in its transaction must survive, and
+    the transaction must still be usable and commit."""
+    from survey_app.models import AuditEvent, Channel
+    from survey_app.services import audit_log
+    from survey_app.services.collection import Answers, CardUsed, check_open, submit
+
+    q = published["村干部工资"]
+    link = card_of(q, 4) if kind == "same card" else poster_of(q)
+    channel = Channel.CARD if kind == "same card" else Channel.POSTER
+    version = check_open(q, link)
+    answers = Answers({"satisfaction": "满意", "identity": "其他"}, "满意", "", link.village_id)
+    winner, created = submit(session, link=link, version=version, answers=answers, submission_key="winner-key",
+                             channel=channel)
+    session.commit()
+    assert created
+    # the caller's own work in its transaction, then the form that lost the race
+    audit_log.record(session, actor="caller", action="caller_work", obj=q)
+    session.flush()
+    key = "winner-key" if kind == "same form" else "loser-key"
+    if kind == "same card":
+        with pytest.raises(CardUsed):
+            submit(session, link=link, version=version, answers=answers, submission_key=key, channel=channel,
+                   prechecked=True)
+    else:
+        found, created = submit(session, link=link, version=version, answers=answers, submission_key=key,
+                                channel=channel, prechecked=True)
+        assert not created and found.id == winner.id and found.receipt == winner.receipt
+    assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "caller_work")) == 1
+    session.commit()
+    session.expire_all()
+    assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "caller_work")) == 1
+    assert count(session) == 1
+
+
+def test_receipt_page_of_the_fast_path_is_the_template_rendered(app, client, published, session):
+    """The receipt page is filled in from a copy rendered once: it must be exactly what the template
+    renders for this response (code, time, link to the receipt check)."""
+    from survey_app.respond.views import _page
+
+    link = poster_of(published["村办公经费"])
+    _, token = open_form(client, link)
+    html = answer(client, link, token).get_data(as_text=True)
+    stored = session.scalar(select(Response))
+    with app.test_request_context(f"/R/{link.token}/submit", method="POST"):
+        expected = _page("respond/thanks.html", response=stored, repeat=False).get_data(as_text=True)
+    assert html == expected and stored.receipt in html and "RECEIPTCODE" not in html
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("closed", "已停止收集答卷"),
+    ("ended", "停止收集答卷"),
+    ("not yet", "开始收集答卷"),
+    ("target", "收满计划的答卷数"),
+    ("voided", "此二维码已作废"),
+])
+def test_what_changed_after_the_form_was_shown_is_checked_when_it_is_stored(client, published, session, change,
+                                                                              message):
+    """The one statement that stores an answer re-checks the link and the questionnaire: a form shown
+    before the questionnaire closed, its schedule ended or had not begun, its target was reached or
+    its card was voided stores nothing, and the respondent is told why."""
+    import datetime as dt
+
+    from survey_app.models import QuestionnaireStatus
+    from survey_app.services.distribution import void_link
+
+    q = published["村干部工资"]
+    card = card_of(q, 6)
+    _, first = open_form(client, card_of(q, 7))
+    assert receipt_in(answer(client, card_of(q, 7), first).get_data(as_text=True))  # warms the process's caches
+    _, token = open_form(client, card)
+    now = dt.datetime.now(dt.UTC)
+    if change == "closed":
+        q.status = QuestionnaireStatus.CLOSED
+    elif change == "ended":
+        q.closes_at = now - dt.timedelta(minutes=1)
+    elif change == "not yet":
+        q.opens_at = now + dt.timedelta(days=1)
+    elif change == "target":
+        q.target_valid = 1
+    else:
+        void_link(session, card, actor="t")
+    session.commit()
+    response = answer(client, card, token)
+    assert response.status_code == 410 and message in response.get_data(as_text=True)
+    assert count(session) == 1
+    session.expire_all()
+    assert session.get(Link, card.id).used_at is None
+
+
+def test_a_village_renamed_after_the_form_was_shown(client, published, session):
+    """The township poster asks for the village: an answer stores the village's name as it is when stored."""
+    link = poster_of(published["村办公经费"], village=False)
+    village = session.scalar(select(Village).order_by(Village.id))
+    _, first = open_form(client, link)
+    assert receipt_in(answer(client, link, first, village=str(village.id)).get_data(as_text=True))
+    _, token = open_form(client, link)
+    village.name = "新名村"
+    session.commit()
+    assert receipt_in(answer(client, link, token, village=str(village.id)).get_data(as_text=True))
+    names = session.scalars(select(Response.answers).order_by(Response.id)).all()
+    assert [n["village"] for n in names][-1] == "新名村"

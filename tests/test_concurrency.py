@@ -117,3 +117,30 @@ def test_a_long_read_does_not_delay_a_submit(live_app):
         reader.rollback()
     thread.join(40)
     assert finished_during_read == 200
+
+
+def test_a_dropped_connection_on_the_one_statement_path_falls_back(live_app, pg_base_url, caplog):
+    """The respondent's one-statement write uses a pool without a ping: a connection the server has
+    dropped (restart, pg_terminate_backend) fails the statement, and the full path stores the answer."""
+    from sqlalchemy import create_engine, text
+
+    writer = get_db(live_app).writer
+    if writer is None:
+        pytest.skip("SQLite has no one-statement pool")
+    with writer.connect() as connection:  # the pooled connection the next answer will get
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    admin = create_engine(pg_base_url)
+    with admin.begin() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    admin.dispose()
+    session = get_db(live_app).session()
+    poster = session.scalar(select(Link).where(Link.kind == LinkKind.POSTER, Link.village_id.is_not(None)))
+    session.commit()
+    client = live_app.test_client()
+    token = _token(client, poster.token)
+    response = client.post(f"/R/{poster.token}/submit", data={"form_token": token, "satisfaction": "满意",
+                                                              "identity": "其他"})
+    assert response.status_code == 200 and re.search(r'class="receipt">([^<]+)<', response.get_data(as_text=True))
+    assert "database error on the fast path" in caplog.text  # the one statement did fail
+    assert session.scalar(select(func.count(Response.id))) == 1
+    session.close()

@@ -13,15 +13,17 @@ import datetime as dt
 import hashlib
 import secrets
 from pathlib import Path
+from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import current_app, g, make_response, render_template, request
+from flask import current_app, g, make_response, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from survey_app.db import get_session
+from survey_app.db import get_db, get_session
 from survey_app.extensions import client_address, csrf, limiter
+from survey_app.filters import local_time
 from survey_app.models import (
     Channel,
     Indicator,
@@ -38,13 +40,16 @@ from survey_app.services.cellsafe import clean_text
 from survey_app.services.collection import (
     CardUsed,
     NotAccepting,
+    Stored,
     check_open,
+    form_payload,
     lookup_link,
-    new_submission_key,
     questions_for,
     salted_hash,
+    store_form,
     submit,
     validate_answers,
+    version_facts,
 )
 
 FORM_MAX_AGE = 2 * 24 * 3600
@@ -53,6 +58,7 @@ DEVICE_COOKIE = "survey_device"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 CSS_PATH = Path(__file__).resolve().parent.parent / "static" / "respond.css"
 _css_cache: dict[str, str] = {}
+_SIGNERS: dict[tuple[type, str, str], Any] = {}
 
 
 def respond_css() -> str:
@@ -69,28 +75,40 @@ def _csp() -> str:
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
-#: published versions never change, so their content is parsed once per process
-#: (keyed by id and content hash, so a version altered in the database is read again)
-_content_cache: dict[tuple[int, str], dict] = {}
-
-
 def version_content(version: QuestionnaireVersion) -> dict:
-    key = (version.id, version.content_hash)
-    content = _content_cache.get(key)
-    if content is None:
-        content = get_session().scalar(select(QuestionnaireVersion.content).where(QuestionnaireVersion.id == version.id))
-        if len(_content_cache) > 1000:
-            _content_cache.clear()
-        _content_cache[key] = content
-    return content
+    """A published version's content, parsed once per process (read again if it changed in the database)."""
+    facts = version_facts(get_session().connection(), version.id, version.content_hash)
+    assert facts is not None
+    return facts.content
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="respond-form")
+    return _signer(URLSafeTimedSerializer, "respond-form")
+
+
+def _signer(kind: type, salt: str) -> Any:
+    """One signer per secret key and salt (building one costs more than signing)."""
+    key = (kind, salt, current_app.config["SECRET_KEY"])
+    signer = _SIGNERS.get(key)
+    if signer is None:
+        signer = _SIGNERS[key] = kind(current_app.config["SECRET_KEY"], salt=salt)
+    return signer
+
+
+def _new_form_token(link: Link, version: QuestionnaireVersion) -> str:
+    return _serializer().dumps(form_payload(link.id, version.id, card=link.kind == LinkKind.CARD,
+                                            village_id=link.village_id))
 
 
 def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type: ignore[no-untyped-def]
-    response = make_response(render_template(template, css=respond_css(), **context), status)
+    # rendered by Jinja directly: respondent pages use no context processor (no session, no login,
+    # no CSRF token), only the request (the error page's retry form)
+    html = current_app.jinja_env.get_template(template).render(css=respond_css(), request=request, **context)
+    return _finish(html, status)
+
+
+def _finish(html: str, status: int = 200) -> FlaskResponse:
+    response = make_response(html, status)
     response.headers["Content-Security-Policy"] = _csp()
     # not "no-store": the Back button must bring back the same form (same signed token), so
     # that submitting it again finds the stored response instead of making a second one
@@ -102,15 +120,35 @@ def _page(template: str, status: int = 200, **context) -> FlaskResponse:  # type
     return response
 
 
+#: stand-ins for the receipt page's two values: a code that is never a receipt (I and O are not in
+#: the alphabet) and a minute no answer is from
+_CODE_STAND_IN = "RECEIPTCODE"
+_TIME_STAND_IN = dt.datetime(2001, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+def _receipt_page(stored: Stored) -> FlaskResponse:
+    """The receipt page of a new answer: rendered from its template once per app with stand-ins,
+    then filled in (the code is letters and digits, the time digits: nothing to escape)."""
+    page = current_app.extensions.get("respond_receipt_page")
+    if page is None:
+        page = current_app.extensions["respond_receipt_page"] = current_app.jinja_env.get_template(
+            "respond/thanks.html").render(css=respond_css(), request=request, repeat=False,
+                                          response=Stored(0, _CODE_STAND_IN, _TIME_STAND_IN))
+    html = page.replace(_CODE_STAND_IN, stored.receipt).replace(local_time(_TIME_STAND_IN),
+                                                                local_time(stored.submitted_at))
+    return _finish(html)
+
+
 def _device_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="respond-device")
+    return _signer(URLSafeSerializer, "respond-device")
 
 
 def _device_id() -> str | None:
     """The id in this phone's signed device cookie (None: no cookie, or a forged one)."""
     if "device_id" not in g:
+        cookie = request.cookies.get(DEVICE_COOKIE)
         try:
-            g.device_id = _device_signer().loads(request.cookies.get(DEVICE_COOKIE, ""))
+            g.device_id = _device_signer().loads(cookie) if cookie else None
         except BadSignature:
             g.device_id = None
     return g.device_id
@@ -218,9 +256,7 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
         return _refusal(link, exc.reason, at=exc.at)
     if found.card_used_at is not None:
         return _refusal(link, "used", used_at=found.card_used_at)
-    payload = {"l": link.id, "v": version.id, "k": new_submission_key(),
-               "t": int(dt.datetime.now(dt.UTC).timestamp())}
-    return _form_page(link, version, token=_serializer().dumps(payload))
+    return _form_page(link, version, token=_new_form_token(link, version))
 
 
 # The form posts to its own URL: a POST invalidates the browser's cached copy of its target
@@ -234,10 +270,8 @@ def open_link(token: str):  # type: ignore[no-untyped-def]
 @limiter.limit(lambda: current_app.config["RESPOND_LIMIT_LINK"], key_func=_link_key, exempt_when=_limits_on)
 def submit_link(token: str):  # type: ignore[no-untyped-def]
     """Store the answers exactly once and show the receipt."""
-    session = get_session()
     typed = {k: v for k, v in request.form.items() if k != "form_token"}
-    # what is shown again never carries control characters (validate_answers refuses them)
-    answers_in = {k: clean_text(v) for k, v in typed.items()}
+    network, device = _hashes()
     try:
         payload = _serializer().loads(request.form.get("form_token", ""), max_age=FORM_MAX_AGE)
     except SignatureExpired:
@@ -247,6 +281,19 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
         payload, expired = False, False
     else:
         expired = False
+    if payload:  # a form this service showed, in time: checked and stored by one statement
+        try:
+            with get_db().one_statement() as connection:
+                stored = store_form(connection, token=token.strip().upper(), payload=payload, form=typed,
+                                    network_hash=network, device_hash=device)
+            if stored is not None:
+                return _receipt_page(stored)
+        except (OperationalError, InterfaceError):  # e.g. a connection the server dropped: the full path
+            # below tries once more (exactly once: the same submission key), and keeps the answers if it fails
+            current_app.logger.warning("database error on the fast path", exc_info=True)
+    # what is shown again never carries control characters (validate_answers refuses them)
+    answers_in = {k: clean_text(v) for k, v in typed.items()}
+    session = get_session()
     # the link, its newest version, an already stored form and a used card: one round trip
     found = lookup_link(session, token, payload["k"] if payload else None)
     if found is None:
@@ -262,9 +309,8 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     except NotAccepting as exc:
         return _refusal(link, exc.reason, at=exc.at)
     if expired:
-        fresh = {"l": link.id, "v": version.id, "k": new_submission_key(),
-                 "t": int(dt.datetime.now(dt.UTC).timestamp())}
-        return _form_page(link, version, token=_serializer().dumps(fresh), answers=answers_in, status=409,
+        return _form_page(link, version, token=_new_form_token(link, version), answers=answers_in,
+                          status=409,
                           notice="页面停留时间过长，已为您保留答案，请检查后再次提交。")
     version = session.get(QuestionnaireVersion, payload["v"])  # the newest is already in the session
     if version is None or version.questionnaire_id != link.questionnaire_id:
@@ -277,7 +323,6 @@ def submit_link(token: str):  # type: ignore[no-untyped-def]
     if answers is None:
         return _form_page(link, version, token=request.form["form_token"], answers=answers_in, errors=errors,
                           status=422, notice="有题目需要修改，请看红色提示。")
-    network, device = _hashes()
     started = dt.datetime.fromtimestamp(payload["t"], dt.UTC)
     try:
         response, _created = submit(

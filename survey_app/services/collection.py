@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,8 +74,13 @@ class Answers:
 
 
 def new_receipt() -> str:
-    code = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
-    return f"{code[:4]}-{code[4:]}"
+    """Eight characters drawn uniformly from the alphabet (one call to the system's random source)."""
+    number = secrets.randbelow(len(RECEIPT_ALPHABET) ** 8)
+    code = []
+    for _ in range(8):
+        number, digit = divmod(number, len(RECEIPT_ALPHABET))
+        code.append(RECEIPT_ALPHABET[digit])
+    return f"{''.join(code[:4])}-{''.join(code[4:])}"
 
 
 def normalize_receipt(text: str | None) -> str:
@@ -244,6 +249,34 @@ def _already_stored(session: Session, submission_key: str, card: Link | None) ->
     return None
 
 
+def response_values(
+    *,
+    questionnaire_id: int,
+    version_id: int,
+    link_id: int | None,
+    card_id: int | None,
+    answers: Answers,
+    submission_key: str,
+    channel: Channel,
+    submitted_at: dt.datetime,
+    started_at: dt.datetime | None = None,
+    network_hash: str = "",
+    device_hash: str = "",
+    entered_by: str = "",
+    form_no: str = "",
+    simulated: bool = False,
+) -> dict[str, Any]:
+    """The columns of a new response (a fresh receipt code; the chain fields come with the append)."""
+    return {
+        "questionnaire_id": questionnaire_id, "version_id": version_id, "link_id": link_id, "card_id": card_id,
+        "village_id": answers.village_id, "channel": Channel(channel),
+        "submission_key": submission_key, "receipt": new_receipt(), "satisfaction": answers.satisfaction,
+        "answers": answers.values, "comment": answers.comment, "started_at": started_at,
+        "submitted_at": submitted_at, "network_hash": network_hash, "device_hash": device_hash,
+        "entered_by": entered_by, "form_no": form_no, "simulated": simulated,
+    }
+
+
 def submit(
     session: Session,
     *,
@@ -262,12 +295,13 @@ def submit(
 ) -> tuple[Response, bool]:
     """Store one response exactly once. Returns (response, created).
 
-    The caller commits. A repeated ``submission_key`` returns the stored response
-    (``created`` False); a used card raises :class:`CardUsed`. With ``prechecked``
-    the caller has just looked both up in this transaction (the respondent view),
-    so the INSERT goes straight to the database, whose UNIQUE constraints still
-    decide any race; on a conflict the transaction is rolled back and the winner
-    looked up.
+    The caller commits; a lost race never rolls back the caller's transaction (only the attempted
+    insert is undone). A repeated ``submission_key`` returns the stored response (``created``
+    False); a used card raises :class:`CardUsed`. With ``prechecked`` the caller has just looked
+    both up in this transaction (the respondent view), so the INSERT goes straight to the database
+    (:func:`integrity.store`, a Core statement that stores nothing on a conflict), whose UNIQUE
+    constraints still decide any race; the winner is then looked up. The response returned for a
+    new prechecked row is not in the session: it only feeds the receipt page.
     """
     card = link if link is not None and link.kind == LinkKind.CARD else None
     if not prechecked:
@@ -275,40 +309,29 @@ def submit(
         if existing is not None:
             return existing, False
     now = utcnow()
-    response = Response(
-        questionnaire_id=version.questionnaire_id,
-        version_id=version.id,
-        link_id=link.id if link is not None else None,
-        card_id=card.id if card is not None else None,
-        village_id=answers.village_id,
-        channel=channel,
-        submission_key=submission_key,
-        receipt=new_receipt(),
-        satisfaction=answers.satisfaction,
-        answers=answers.values,
-        comment=answers.comment,
-        started_at=started_at,
-        submitted_at=now,
-        network_hash=network_hash,
-        device_hash=device_hash,
-        entered_by=entered_by,
-        form_no=form_no,
-        simulated=simulated,
-    )
+    values = response_values(
+        questionnaire_id=version.questionnaire_id, version_id=version.id, link_id=link.id if link else None,
+        card_id=card.id if card is not None else None, answers=answers, submission_key=submission_key,
+        channel=channel, submitted_at=now, started_at=started_at, network_hash=network_hash,
+        device_hash=device_hash, entered_by=entered_by, form_no=form_no, simulated=simulated)
+    if prechecked:
+        for _ in range(2):
+            new_id = integrity.store(session.connection(), values)
+            if new_id is not None:
+                return Response(id=new_id, **values), True
+            # lost a race: the same form was stored by a parallel request, or the card was used
+            existing = _already_stored(session, submission_key, card)
+            if existing is not None:
+                return existing, False
+            values["receipt"] = new_receipt()  # the one other UNIQUE value a new form can meet
+        raise RuntimeError(f"response {submission_key} was refused by the database twice")
+    response = Response(**values)
     try:
-        if prechecked:
-            # the respondent path: Core INSERT (head settled in the same statement on PostgreSQL);
-            # the returned object is not in the session, it only feeds the receipt page
-            integrity.store(session, response)
-        else:
-            with session.begin_nested():
-                integrity.append(session, response)
-                session.add(response)
-                session.flush()
+        with session.begin_nested():  # a lost race rolls back to here, not the caller's transaction
+            integrity.append(session, response)
+            session.add(response)
+            session.flush()
     except IntegrityError:
-        # lost a race: the same form was stored by a parallel request, or the card was used
-        if prechecked:
-            session.rollback()
         existing = _already_stored(session, submission_key, card)
         if existing is not None:
             return existing, False
@@ -317,6 +340,144 @@ def submit(
         card.used_at = now
         session.flush()
     return response, True
+
+
+# -- the respondent's fast path: one statement for a form shown by this service ----------------
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """A published version: it never changes, so it is read once per process."""
+
+    id: int
+    questionnaire_id: int
+    content_hash: str
+    content: dict[str, Any]
+
+
+_VERSIONS: dict[int, VersionFacts] = {}
+_VILLAGES: dict[int, list[Any]] = {}
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _statement(name: str) -> Any:
+    """The fast path's two reads, built once (their compiled form is then cached by SQLAlchemy)."""
+    if not _STATEMENTS:
+        from sqlalchemy import bindparam
+
+        from survey_app.models import Indicator, Project, Unit
+
+        _STATEMENTS["version"] = select(
+            QuestionnaireVersion.id, QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.content_hash,
+            QuestionnaireVersion.content).where(QuestionnaireVersion.id == bindparam("id"))
+        _STATEMENTS["villages"] = (
+            select(Village.id, Village.name, Village.unit_id).join(Unit).join(Project).join(Indicator)
+            .join(Questionnaire, Questionnaire.indicator_id == Indicator.id)
+            .where(Questionnaire.id == bindparam("q")).order_by(Village.code))
+    return _STATEMENTS[name]
+
+
+def version_facts(connection: Connection, version_id: int, content_hash: str | None = None) -> VersionFacts | None:
+    """The version with its parsed content, from this process's cache (read again when ``content_hash``,
+    as just read from the database, differs from the cached one)."""
+    facts = _VERSIONS.get(version_id)
+    if facts is None or (content_hash is not None and facts.content_hash != content_hash):
+        row = connection.execute(_statement("version"), {"id": version_id}).first()
+        if row is None:
+            return None
+        if len(_VERSIONS) > 1000:
+            _VERSIONS.clear()
+        facts = _VERSIONS[version_id] = VersionFacts(*row)
+    return facts
+
+
+def form_payload(link_id: int, version_id: int, *, card: bool, village_id: int | None) -> dict[str, Any]:
+    """What a rendered form's signed token says: link, version, a new submission key, when it was
+    shown, and the link's kind and fixed village (which never change), so that submitting it
+    needs nothing else read before the one statement that checks and stores it."""
+    return {"l": link_id, "v": version_id, "k": new_submission_key(), "t": int(utcnow().timestamp()),
+            "c": int(card), "g": village_id}
+
+
+#: what the fast path's INSERT also checks, in the same statement: the link (not voided, still of
+#: this kind and village), the questionnaire open (published, inside its schedule, no target count,
+#: which the full path checks), the version (this questionnaire's, content unchanged), and a
+#: village the respondent picked (still of that name in that unit)
+_FORM_GUARD = """EXISTS (
+        SELECT 1 FROM links l JOIN questionnaires q ON q.id = l.questionnaire_id
+        JOIN questionnaire_versions v ON v.questionnaire_id = q.id
+        WHERE l.id = :link_id AND l.token = CAST(:token AS VARCHAR) AND l.kind = CAST(:link_kind AS VARCHAR)
+        AND COALESCE(l.village_id, 0) = CAST(:fixed_village AS INTEGER) AND l.voided_at IS NULL
+        AND q.status = 'published' AND (q.opens_at IS NULL OR q.opens_at <= :submitted_at)
+        AND (q.closes_at IS NULL OR q.closes_at > :submitted_at) AND COALESCE(q.target_valid, 0) = 0
+        AND v.id = :version_id AND v.content_hash = CAST(:content_hash AS VARCHAR))
+    AND (CAST(:chosen_name AS VARCHAR) IS NULL OR EXISTS (
+        SELECT 1 FROM villages c WHERE c.id = :village_id AND c.name = CAST(:chosen_name AS VARCHAR)
+        AND c.unit_id = CAST(:chosen_unit AS INTEGER)))"""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A response just stored, as its receipt page shows it."""
+
+    id: int
+    receipt: str
+    submitted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    id: int
+
+
+def store_form(connection: Connection, *, token: str, payload: Mapping[str, Any], form: Mapping[str, str],
+               network_hash: str, device_hash: str) -> Stored | None:
+    """The respondent fast path: validate a signed, unexpired form against the cached version and
+    store it with ONE statement that also checks everything that may have changed since the form
+    was shown (:data:`_FORM_GUARD`) and appends it to its chain.
+
+    None when it cannot (an older token, an answer to correct, a repeat of a stored form, a used
+    card, a closed questionnaire, ...): nothing was stored and nothing is rolled back; the caller
+    takes the full path, which finds out why and says so. ``connection`` may be in autocommit mode
+    (:meth:`survey_app.db.Database.one_statement`): the store is one statement.
+    """
+    if "c" not in payload or "g" not in payload:
+        return None
+    version = version_facts(connection, payload["v"])
+    if version is None:
+        return None
+    fixed = payload["g"]
+    villages: list[Any] = []
+    if fixed is None:
+        villages = _VILLAGES.get(version.questionnaire_id) or []
+        if not villages:
+            villages = list(connection.execute(_statement("villages"), {"q": version.questionnaire_id}))
+            if len(_VILLAGES) > 1000:
+                _VILLAGES.clear()
+            _VILLAGES[version.questionnaire_id] = villages
+    answers, _errors = validate_answers(version.content, form, villages=villages,
+                                        fixed_village=_Fixed(fixed) if fixed is not None else None)
+    if answers is None:
+        _VILLAGES.pop(version.questionnaire_id, None)  # a village added since: the full path reads them again
+        return None
+    chosen = next((v for v in villages if v.id == answers.village_id), None)
+    card = bool(payload["c"])
+    now = utcnow()
+    values = response_values(
+        questionnaire_id=version.questionnaire_id, version_id=version.id, link_id=payload["l"],
+        card_id=payload["l"] if card else None, answers=answers, submission_key=payload["k"],
+        channel=Channel.CARD if card else Channel.POSTER, submitted_at=now,
+        started_at=dt.datetime.fromtimestamp(payload["t"], dt.UTC), network_hash=network_hash,
+        device_hash=device_hash)
+    params = {"token": token, "link_kind": LinkKind.CARD.value if card else LinkKind.POSTER.value,
+              "fixed_village": fixed or 0, "content_hash": version.content_hash,
+              "chosen_name": chosen.name if chosen is not None else None,
+              "chosen_unit": chosen.unit_id if chosen is not None else None}
+    new_id = integrity.store(connection, values, guard=_FORM_GUARD, params=params)
+    if new_id is None:
+        _VILLAGES.pop(version.questionnaire_id, None)
+        return None
+    return Stored(new_id, values["receipt"], now)
 
 
 # -- paper and interview entry ----------------------------------------------------------

@@ -8,12 +8,14 @@ different QR links never wait for each other.
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 import zipfile
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 import analysis
@@ -22,6 +24,7 @@ from analysis.chain import (
     AUDIT_FIELDS,
     RECORD_FIELDS,
     Problem,
+    canonical_around,
     check_corrections,
     check_extends,
     root,
@@ -49,22 +52,25 @@ EXPORT_FIELDS = ["id", *RECORD_FIELDS, "prev_hash", "row_hash"]
 AUDIT_EXPORT_FIELDS = ["id", *AUDIT_FIELDS, "prev_hash", "row_hash", "withheld"]
 
 
-def chain_key(response: Response) -> str:
-    if response.simulated:
-        return f"q{response.questionnaire_id}:sim"
-    if response.link_id is not None:
-        return f"q{response.questionnaire_id}:l{response.link_id}"
-    return f"q{response.questionnaire_id}:{getattr(response.channel, 'value', response.channel)}"
+def chain_key(response: Any) -> str:
+    """The chain a response belongs to (a Response, or a mapping of its column values)."""
+    get = response.get if isinstance(response, dict) else lambda name: getattr(response, name)
+    channel = get("channel")
+    if get("simulated"):
+        return f"q{get('questionnaire_id')}:sim"
+    if get("link_id") is not None:
+        return f"q{get('questionnaire_id')}:l{get('link_id')}"
+    return f"q{get('questionnaire_id')}:{getattr(channel, 'value', channel)}"
 
 
 def record_of(response: Response) -> dict[str, Any]:
     return {name: getattr(response, name) for name in RECORD_FIELDS}
 
 
-def position(session: Session, response: Response, *, core: bool = False) -> None:
+def position(session: Session, response: Response) -> None:
     """Take ``response``'s place in its chain and compute its hashes; the head is settled by the caller."""
     key = chain_key(response)
-    seq, prev = chains.advance(session, key, core=core)
+    seq, prev = chains.advance(session, key)
     response.chain_key, response.chain_seq, response.prev_hash = key, seq, prev
     response.row_hash = row_hash(prev, record_of(response))
 
@@ -75,52 +81,172 @@ def append(session: Session, response: Response) -> None:
     chains.settle(session, response.chain_key, response.row_hash)
 
 
-#: the respondent path's INSERT, built once: on PostgreSQL it also settles the chain head in the
-#: same statement (a data-modifying CTE), so storing an answer is one round trip after the advance
-_RESPONSE_COLUMNS = [c for c in Response.__table__.c if c.key != "id" and c.computed is None]  # the database fills the rest
-_INSERT_STATEMENTS: dict[str, Any] = {}
+# -- the respondent path: append and INSERT in one go, a conflict stores nothing and raises nothing --
+
+#: what the append fills in; every other column comes from the caller's values
+_CHAIN_COLUMNS = frozenset({"id", "chain_seq", "prev_hash", "row_hash"})
+_STORE_STATEMENTS: dict[tuple[str, str, bool], Any] = {}
+#: a card answer also marks the card used (a poster's statement touches no link row)
+_USED = """
+), used AS (
+    UPDATE links SET used_at = stored.submitted_at FROM stored WHERE links.id = stored.card_id"""
 
 
-def _insert_statement(dialect: str) -> Any:
-    statement = _INSERT_STATEMENTS.get(dialect)
-    if statement is None:
-        from sqlalchemy import bindparam, insert, update
+_VALUE_COLUMNS: list[Any] = []
+_DEFAULTS: dict[str, Any] = {}
 
-        statement = insert(Response.__table__).returning(Response.__table__.c.id)
-        if dialect == "postgresql":
-            settle = (update(ChainHead).where(ChainHead.key == bindparam("head_key"))
-                      .values(hash=bindparam("head_hash")).cte("settle_head"))
-            statement = statement.add_cte(settle)
-        _INSERT_STATEMENTS[dialect] = statement
+
+def _value_columns() -> list[Any]:
+    if not _VALUE_COLUMNS:
+        _VALUE_COLUMNS.extend(c for c in Response.__table__.c if c.key not in _CHAIN_COLUMNS and c.computed is None)
+    return _VALUE_COLUMNS
+
+
+def _column_defaults() -> dict[str, Any]:
+    """Every value column with its scalar default, or NULL (no ORM defaults without an object)."""
+    if not _DEFAULTS:
+        _DEFAULTS.update({c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
+                          for c in _value_columns()})
+    return _DEFAULTS
+
+
+def _store_statement(dialect: str, guard: str, card: bool = False) -> Any:
+    """Built once per (dialect, guard, card) and then found in SQLAlchemy's compiled cache.
+
+    PostgreSQL: ONE statement locks the chain head (``FOR UPDATE``), computes the row's hash from
+    the previous one with ``sha256()`` (the caller passes the canonical record cut around the
+    position, :func:`analysis.chain.canonical_around`, so the bytes hashed are exactly those
+    :func:`analysis.chain.row_hash` hashes), inserts the row unless a UNIQUE constraint already
+    holds one of its values (``ON CONFLICT DO NOTHING``) and only then moves the head and (``card``)
+    marks the card used. It returns a row when the head exists, with the new id or NULL.
+    SQLite (one writer at a time, ``BEGIN IMMEDIATE``): only the INSERT, the rest is in Python.
+    """
+    statement = _STORE_STATEMENTS.get((dialect, guard, card))
+    if statement is not None:
+        return statement
+    from sqlalchemy import Integer, LargeBinary, text
+
+    columns = _value_columns()
+    names = ", ".join(c.name for c in columns)
+    values = ", ".join(f":{c.key}" for c in columns)
+    binds = [bindparam(c.key, type_=c.type) for c in columns]
+    if dialect == "postgresql":
+        sql = f"""
+WITH head AS (
+    SELECT seq + 1 AS seq, hash FROM chain_heads WHERE key = :chain_key FOR UPDATE
+), stored AS (
+    INSERT INTO responses ({names}, chain_seq, prev_hash, row_hash)
+    SELECT {values}, head.seq, head.hash, encode(sha256(
+        convert_to(head.hash, 'UTF8') || :hash_before || convert_to(CAST(head.seq AS TEXT), 'UTF8') || :hash_after
+    ), 'hex')
+    FROM head WHERE {guard}
+    ON CONFLICT DO NOTHING
+    RETURNING id, chain_seq, row_hash, card_id, submitted_at
+), advanced AS (
+    UPDATE chain_heads SET seq = stored.chain_seq, hash = stored.row_hash FROM stored
+    WHERE chain_heads.key = :chain_key{_USED if card else ""}
+)
+SELECT stored.id FROM head LEFT JOIN stored ON TRUE"""
+        binds += [bindparam("hash_before", type_=LargeBinary), bindparam("hash_after", type_=LargeBinary)]
+    else:
+        sql = f"""
+INSERT INTO responses ({names}, chain_seq, prev_hash, row_hash)
+SELECT {values}, :chain_seq, :prev_hash, :row_hash WHERE {guard}
+ON CONFLICT DO NOTHING
+RETURNING id"""
+    # each value is bound with its column's type: the answers are serialized exactly as the ORM does
+    statement = text(sql).bindparams(*binds).columns(id=Integer)
+    _STORE_STATEMENTS[(dialect, guard, card)] = statement
     return statement
 
 
-def _column_value(response: Response, column: Any) -> Any:
-    """The attribute's value, or the column's scalar default where the attribute is still unset
-    (a transient object has no ORM defaults before a flush; an explicit NULL would override them)."""
-    value = getattr(response, column.key)
-    if value is None and column.default is not None and column.default.is_scalar:
-        value = column.default.arg
-        setattr(response, column.key, value)
-    return value
+_DRIVER_SQL: dict[tuple[str, str, bool], str] = {}
 
 
-def store(session: Session, response: Response) -> int:
-    """Append ``response`` to its chain and INSERT it with Core (no unit of work); returns its id.
+def _driver_sql(connection: Connection, guard: str, card: bool) -> str:
+    """The PostgreSQL statement as the driver receives it (compiled once; :func:`_driver_values`
+    does the bind processing SQLAlchemy would do on each call)."""
+    key = (connection.dialect.driver, guard, card)
+    sql = _DRIVER_SQL.get(key)
+    if sql is None:
+        sql = _DRIVER_SQL[key] = str(_store_statement("postgresql", guard, card).compile(dialect=connection.dialect))
+    return sql
 
-    Same guarantees as ``session.add`` + :func:`append`: the head row stays locked from the
-    advance to the commit, and the UNIQUE constraints decide races (IntegrityError). Runs on the
-    session's connection without ORM bookkeeping: for sessions that hold no ChainHead objects.
+
+def _driver_values(values: dict[str, Any]) -> dict[str, Any]:
+    """What the columns' types would send: JSON text (the engine's default serializer, as the ORM
+    writes it) and enum values; the driver adapts the rest (numbers, text, times, bytes)."""
+    out = dict(values)
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out[key] = json.dumps(value)
+        elif isinstance(value, enum.Enum):
+            out[key] = value.value
+    return out
+
+
+def _run_on_driver(connection: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """The statement's one row, run on the driver's own connection: SQLAlchemy's per-statement
+    execution context cost as much CPU as the driver's work. A driver error becomes SQLAlchemy's,
+    and a dropped connection is invalidated, as if SQLAlchemy had run the statement."""
+    driver = connection.connection.driver_connection
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        return driver.execute(sql, params).fetchone()
+    except dbapi.Error as exc:
+        gone = connection.dialect.is_disconnect(exc, driver, None)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=gone,
+                                  dialect=connection.dialect) from exc
+
+
+_SQLITE_HEAD = ChainHead.__table__.select().where(ChainHead.__table__.c.key == bindparam("key"))
+
+
+def store(connection: Connection, values: dict[str, Any], *, guard: str = "TRUE",
+          params: dict[str, Any] | None = None) -> int | None:
+    """Append a response (``values``: its columns but id and the chain fields) to its chain and
+    INSERT it, all or nothing; returns the new id, or None when nothing was stored.
+
+    Nothing is stored when a UNIQUE constraint already holds one of its values (the same form
+    was stored by a parallel request, the card was used, ...) or when ``guard``, an SQL condition
+    over ``params`` and the values, is false. Neither raises nor rolls anything back: the caller's
+    transaction goes on, and the caller looks up why (a lost race must not undo the caller's other
+    work). On PostgreSQL this is one statement, atomic by itself (the respondent path runs it
+    without a transaction around it); the head row stays locked until the commit, which orders
+    each chain's appends. Runs on ``connection`` without the unit of work: a session using the
+    same connection must hold no ChainHead objects.
     """
-    position(session, response, core=True)
-    values = {c.key: _column_value(response, c) for c in _RESPONSE_COLUMNS}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        values.update(head_key=response.chain_key, head_hash=response.row_hash)
-    else:
-        chains.settle(session, response.chain_key, response.row_hash)
-    response.id = session.connection().execute(_insert_statement(dialect), values).scalar_one()
-    return response.id
+    dialect = connection.dialect.name
+    values = {**_column_defaults(), **{k: v for k, v in values.items() if v is not None}}
+    values["chain_key"] = key = values.get("chain_key") or chain_key(values)
+    for _ in range(2):  # the second time after creating a new chain's head
+        if dialect == "postgresql":
+            before, after = canonical_around(values)
+            card = values["card_id"] is not None
+            row = _run_on_driver(connection, _driver_sql(connection, guard, card), _driver_values(
+                {**(params or {}), **values, "hash_before": b"\n" + before, "hash_after": after}))
+            if row is not None:
+                return row[0]
+        else:
+            head = connection.execute(_SQLITE_HEAD, {"key": key}).first()
+            if head is not None:
+                return _store_sqlite(connection, values, guard, params or {}, head.seq + 1, head.hash)
+        chains.create_head(connection, key)
+    raise RuntimeError(f"chain head {key} could not be created")
+
+
+def _store_sqlite(connection: Connection, values: dict[str, Any], guard: str, params: dict[str, Any], seq: int,
+                  prev: str) -> int | None:
+    digest = row_hash(prev, {**values, "chain_seq": seq})
+    new_id = connection.execute(_store_statement("sqlite", guard), {**params, **values, "chain_seq": seq,
+                                                                     "prev_hash": prev, "row_hash": digest}).scalar()
+    if new_id is not None:
+        connection.execute(chains.MOVE_HEAD, {"chain": values["chain_key"], "seq": seq, "digest": digest})
+        if values.get("card_id") is not None:
+            connection.execute(chains.MARK_USED, {"card": values["card_id"], "at": values["submitted_at"]})
+    return new_id
 
 
 def current_head(session: Session, *, include_simulated: bool = False) -> dict[str, tuple[int, str]]:
