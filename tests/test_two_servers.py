@@ -143,7 +143,8 @@ def deployment(tmp_path_factory, pg_base_url):
         assert run("demo").returncode == 0
         engine = create_engine(url)
         stack.callback(engine.dispose)
-        questionnaire = engine.connect().execute(text("SELECT min(id) FROM questionnaires")).scalar()
+        with engine.connect() as conn:  # closed at once: an open read would block DROP SCHEMA at the end
+            questionnaire = conn.execute(text("SELECT min(id) FROM questionnaires")).scalar()
         links = json.loads(run("links", "--questionnaire", str(questionnaire), "--json").stdout)
 
         cert, _ = self_signed(work, HOST)
