@@ -28,6 +28,7 @@ from survey_app.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
+    Role,
     Unit,
     User,
     Village,
@@ -117,7 +118,7 @@ def unit_of_view_args(session: Session, view_args: dict[str, object]) -> list[in
 
 def preview_visible(user: User, preview: ImportPreview) -> bool:
     """An import preview is seen by the account that uploaded it, and by admins."""
-    return user.sees_every_unit and user.role.value == "admin" or preview.uploader_id == user.id
+    return user.role == Role.ADMIN or preview.uploader_id == user.id
 
 
 def questionnaire_ids(session: Session, user: User) -> Select | None:
